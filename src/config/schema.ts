@@ -1,0 +1,118 @@
+import { z } from "zod";
+
+// The shape of wasmforge.toml. Every object is strict: an unknown key is a typo until proven otherwise.
+
+export const PATTERNS = [
+  "i32_i32_to_i32",
+  "no_params_to_i32",
+  "numeric",
+  "ptr_len_to_i32",
+  "ptr_len_to_string",
+  "no_params_to_string",
+  "extism",
+] as const;
+export type PatternName = (typeof PATTERNS)[number];
+
+const sha256 = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, "expected 64 hexadecimal characters (a SHA-256 digest)")
+  .transform((s) => s.toLowerCase());
+
+const positiveInt = z.number().int().positive();
+
+const jsonSchemaObject = z.record(z.string(), z.unknown());
+
+const argumentSpec = z.strictObject({
+  name: z.string().min(1),
+  type: z.enum(["string", "number", "integer", "boolean", "object", "array"]).default("string"),
+  description: z.string().optional(),
+  required: z.boolean().default(true),
+});
+
+const toolOverride = z.strictObject({
+  function_name: z.string().min(1),
+  name: z.string().optional(),
+  description: z.string().optional(),
+  pattern: z.enum(PATTERNS).optional(),
+  input_schema: jsonSchemaObject.optional(),
+  arguments: z.array(argumentSpec).optional(),
+  hidden: z.boolean().default(false),
+  timeout_ms: positiveInt.optional(),
+});
+
+const localSource = z.strictObject({
+  type: z.literal("local"),
+  path: z.string().min(1),
+});
+
+const httpSource = z.strictObject({
+  type: z.literal("http"),
+  url: z.string().url(),
+  sha256: sha256.optional(),
+  checksum: sha256.optional(),
+});
+
+const moduleEntry = z
+  .strictObject({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    enabled: z.boolean().default(true),
+    source: z.discriminatedUnion("type", [localSource, httpSource]).optional(),
+    path: z.string().min(1).optional(),
+    url: z.string().url().optional(),
+    sha256: sha256.optional(),
+    checksum: sha256.optional(),
+    tools: z.array(toolOverride).default([]),
+    timeout_ms: positiveInt.optional(),
+    max_memory_mb: positiveInt.optional(),
+    /** "fresh": a new instance for every call; "keep": one instance per worker, reused. */
+    state: z.enum(["fresh", "keep"]).optional(),
+    allowed_hosts: z.array(z.string()).default([]),
+    allowed_paths: z.record(z.string(), z.string()).default({}),
+    config: z.record(z.string(), z.string()).default({}),
+  })
+  .superRefine((m, ctx) => {
+    const forms = [m.source ? "source" : null, m.path ? "path" : null, m.url ? "url" : null].filter(Boolean);
+    if (forms.length === 0) {
+      ctx.addIssue({ code: "custom", message: "expected one of `path`, `url` or a [modules.source] table" });
+    } else if (forms.length > 1) {
+      ctx.addIssue({ code: "custom", message: `give only one of ${forms.map((f) => `\`${f}\``).join(", ")}` });
+    }
+    if ((m.sha256 || m.checksum) && !m.url) {
+      ctx.addIssue({ code: "custom", path: ["sha256"], message: "a pin belongs to a `url` source" });
+    }
+  });
+
+const serverSection = z.strictObject({
+  name: z.string().default("wasmforge"),
+  version: z.string().optional(),
+  timeout_ms: positiveInt.default(10_000),
+  max_memory_mb: positiveInt.default(256),
+  max_output_mb: positiveInt.default(16),
+  pool_size: positiveInt.optional(),
+  allow_unpinned: z.boolean().default(false),
+  allow_insecure_http: z.boolean().default(false),
+  max_download_mb: positiveInt.default(64),
+  max_message_kb: positiveInt.default(10 * 1024),
+  token: z.string().min(1).optional(),
+  admin_token: z.string().min(1).optional(),
+  allowed_hosts: z.array(z.string()).default([]),
+});
+
+const cacheSection = z.strictObject({
+  directory: z.string().optional(),
+  max_size_mb: positiveInt.optional(),
+});
+
+export const configSchema = z.strictObject({
+  server: serverSection.prefault({}),
+  cache: cacheSection.prefault({}),
+  modules: z.array(moduleEntry).default([]),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type RawModule = z.infer<typeof moduleEntry>;
+export type ToolOverride = z.infer<typeof toolOverride>;
+export type ArgumentSpec = z.infer<typeof argumentSpec>;
+export type ServerSettings = z.infer<typeof serverSection>;
+export type CacheSettings = z.infer<typeof cacheSection>;

@@ -1,0 +1,47 @@
+// What a module may import. Anything else fails at load time with the import's name, rather than
+// as a LinkError on the first call.
+
+import { EXTISM_NAMESPACE } from "../discovery/extism.js";
+import type { ModuleAbi } from "../discovery/types.js";
+import type { ImportEntry } from "../discovery/wasm-binary.js";
+import { WASI_NAMESPACE } from "./wasi.js";
+
+/** The `extism:host/env` functions @extism/extism 1.0.3 provides. */
+const EXTISM_KERNEL = [
+  "alloc", "free", "load_u8", "load_u64", "store_u8", "store_u64", "input_offset", "input_length",
+  "input_load_u8", "input_load_u64", "output_set", "error_set", "config_get", "var_get", "var_set",
+  "http_request", "http_status_code", "length", "length_unsafe", "log_warn", "log_info", "log_debug", "log_error",
+];
+/** Host functions newer PDKs import that 1.0.3 lacks; extism-call.ts supplies them. */
+const SUPPLIED = ["get_log_level", "log_trace", "http_headers"];
+const EXTISM_PROVIDED = new Set([...EXTISM_KERNEL, ...SUPPLIED]);
+
+export interface ImportPlan {
+  usesWasi: boolean;
+  importedMemory?: { module: string; name: string; minPages: number; shared: boolean };
+}
+
+export function planImports(abi: ModuleAbi, imports: ImportEntry[], memoryMinPages: (i: ImportEntry) => number): ImportPlan {
+  const unsupported: string[] = [];
+  let usesWasi = false;
+  let importedMemory: ImportPlan["importedMemory"];
+  for (const imp of imports) {
+    const label = `${imp.module}.${imp.name} (${imp.kind})`;
+    if (imp.module === WASI_NAMESPACE && imp.kind === "function") {
+      usesWasi = true;
+    } else if (imp.kind === "memory" && abi === "raw" && !importedMemory) {
+      importedMemory = { module: imp.module, name: imp.name, minPages: memoryMinPages(imp), shared: false };
+    } else if (abi === "extism" && imp.module === EXTISM_NAMESPACE && imp.kind === "function" && EXTISM_PROVIDED.has(imp.name)) {
+      // provided by @extism/extism or by WasmForge
+    } else {
+      unsupported.push(label);
+    }
+  }
+  if (unsupported.length > 0) {
+    const allowed = abi === "extism"
+      ? `Extism plugins may import the ${EXTISM_NAMESPACE} host functions and ${WASI_NAMESPACE}`
+      : `plain modules may import ${WASI_NAMESPACE} functions and one memory`;
+    throw new Error(`imports ${unsupported.join(", ")}, which WasmForge does not provide (${allowed})`);
+  }
+  return { usesWasi, importedMemory };
+}

@@ -1,0 +1,208 @@
+// Runs calls in worker threads. Wasm cannot be interrupted from outside its thread, so a call that
+// overruns its deadline, or is cancelled, ends its worker; a fresh worker takes its place and gets
+// the already compiled modules posted again (no recompile).
+
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { log } from "../log.js";
+import type { CallShape } from "../discovery/types.js";
+import type { CallInput, CallValue, FromWorker, LoadOptions, ToWorker } from "./protocol.js";
+
+export type CallOutcome =
+  | { ok: true; value: CallValue }
+  | { ok: false; error: string; reason: "tool" | "timeout" | "cancelled" | "crash" };
+
+export interface CallRequest {
+  key: string;
+  fn: string;
+  shape: CallShape;
+  input: CallInput;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Log lines the module produced during this call. */
+  onLog?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
+}
+
+interface Job {
+  id: number;
+  request: CallRequest;
+  resolve: (outcome: CallOutcome) => void;
+  slot?: Slot;
+  timer?: NodeJS.Timeout;
+  onAbort?: () => void;
+}
+
+interface Slot {
+  worker: Worker;
+  loaded: Set<string>;
+  job?: Job;
+  retired: boolean;
+}
+
+const WORKER_URL = new URL("./worker.js", import.meta.url);
+
+export function defaultPoolSize(): number {
+  // At least 4, so a couple of slow calls on a small machine do not hold up every other module.
+  return Math.max(4, availableParallelism());
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private readonly modules = new Map<string, { module: WebAssembly.Module; options: LoadOptions }>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(readonly size: number = defaultPoolSize()) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  register(key: string, module: WebAssembly.Module, options: LoadOptions): void {
+    this.modules.set(key, { module, options });
+  }
+
+  /** Forgets a module; calls already running on it finish with the instance they have. */
+  unregister(key: string): void {
+    if (!this.modules.delete(key)) return;
+    for (const slot of this.slots) {
+      if (slot.loaded.delete(key)) this.post(slot, { type: "unload", key });
+    }
+  }
+
+  get inFlight(): number {
+    return this.queue.length + this.slots.filter((s) => s.job).length;
+  }
+
+  call(request: CallRequest): Promise<CallOutcome> {
+    return new Promise((resolve) => {
+      if (this.closed) return resolve({ ok: false, error: "server is shutting down", reason: "crash" });
+      if (!this.modules.has(request.key)) return resolve({ ok: false, error: `module ${request.key} is not loaded`, reason: "crash" });
+      const job: Job = { id: this.nextId++, request, resolve };
+      if (request.signal) {
+        if (request.signal.aborted) return resolve({ ok: false, error: "cancelled by the client", reason: "cancelled" });
+        job.onAbort = () => this.finish(job, { ok: false, error: "cancelled by the client", reason: "cancelled" }, true);
+        request.signal.addEventListener("abort", job.onAbort, { once: true });
+      }
+      this.queue.push(job);
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.resolve({ ok: false, error: "server is shutting down", reason: "crash" });
+    await Promise.all(this.slots.map((s) => ((s.retired = true), s.worker.terminate())));
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(WORKER_URL, {
+      // A worker's own stdout would be forwarded to ours, which carries the protocol.
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
+    });
+    const slot: Slot = { worker, loaded: new Set(), retired: false };
+    worker.stdout.on("data", (chunk: Buffer) => log.info(`worker output: ${chunk.toString().trimEnd()}`));
+    worker.stderr.on("data", (chunk: Buffer) => log.debug(`worker stderr: ${chunk.toString().trimEnd()}`));
+    worker.on("message", (message: FromWorker) => this.onMessage(slot, message));
+    worker.on("error", (err) => this.onCrash(slot, `worker failed: ${err.message}`));
+    worker.on("exit", (code) => this.onCrash(slot, `worker exited with code ${code}`));
+    worker.unref();
+    return slot;
+  }
+
+  private onMessage(slot: Slot, message: FromWorker): void {
+    const job = slot.job;
+    if (message.type === "log") {
+      if (job && message.id === job.id) job.request.onLog?.(message.level, message.message);
+      else log[message.level](`[${message.key}] ${message.message}`);
+      return;
+    }
+    if (!job || job.id !== message.id) return;
+    this.finish(job, message.ok ? { ok: true, value: message.value } : { ok: false, error: message.error, reason: "tool" }, false);
+  }
+
+  private onCrash(slot: Slot, why: string): void {
+    if (slot.retired) return;
+    slot.retired = true;
+    const job = slot.job;
+    if (job) this.finish(job, { ok: false, error: `the module crashed its worker (${why})`, reason: "crash" }, false);
+    this.replace(slot);
+  }
+
+  private replace(slot: Slot): void {
+    const index = this.slots.indexOf(slot);
+    if (index >= 0 && !this.closed) this.slots[index] = this.spawn();
+    this.dispatch();
+  }
+
+  /** Settles a job once; `kill` ends the worker running it (timeout, cancellation). */
+  private finish(job: Job, outcome: CallOutcome, kill: boolean): void {
+    if (job.resolve === settled) return;
+    const resolve = job.resolve;
+    job.resolve = settled;
+    clearTimeout(job.timer);
+    if (job.onAbort) job.request.signal?.removeEventListener("abort", job.onAbort);
+    const queued = this.queue.indexOf(job);
+    if (queued >= 0) this.queue.splice(queued, 1);
+    const slot = job.slot;
+    if (slot) {
+      slot.job = undefined;
+      if (kill && !slot.retired) {
+        slot.retired = true;
+        void slot.worker.terminate();
+        this.replace(slot);
+      }
+    }
+    resolve(outcome);
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    if (this.closed) return;
+    for (const slot of this.slots) {
+      if (slot.job || slot.retired) continue;
+      const job = this.nextJob();
+      if (!job) return;
+      this.start(slot, job);
+    }
+  }
+
+  /**
+   * FIFO, except that one module may not occupy every worker while calls to other modules wait:
+   * a slow module never starves a fast one.
+   */
+  private nextJob(): Job | undefined {
+    const busy = new Map<string, number>();
+    for (const s of this.slots) if (s.job) busy.set(s.job.request.key, (busy.get(s.job.request.key) ?? 0) + 1);
+    const limit = Math.max(1, this.size - 1);
+    const index = this.queue.findIndex((j) => (busy.get(j.request.key) ?? 0) < limit);
+    return index < 0 ? undefined : this.queue.splice(index, 1)[0];
+  }
+
+  private start(slot: Slot, job: Job): void {
+    const { key, fn, shape, input, timeoutMs } = job.request;
+    const entry = this.modules.get(key);
+    if (!entry) {
+      job.resolve({ ok: false, error: `module ${key} was unloaded`, reason: "crash" });
+      return;
+    }
+    slot.job = job;
+    job.slot = slot;
+    if (!slot.loaded.has(key)) {
+      this.post(slot, { type: "load", key, module: entry.module, options: entry.options });
+      slot.loaded.add(key);
+    }
+    job.timer = setTimeout(
+      () => this.finish(job, { ok: false, error: `timed out after ${timeoutMs} ms`, reason: "timeout" }, true),
+      timeoutMs,
+    );
+    this.post(slot, { type: "call", id: job.id, key, fn, shape, input });
+  }
+
+  private post(slot: Slot, message: ToWorker): void {
+    slot.worker.postMessage(message);
+  }
+}
+
+function settled(): void {}

@@ -1,0 +1,36 @@
+// Messages between the main thread and the call workers. Plain data only: they cross postMessage.
+
+import type { CallShape, ModuleAbi } from "../discovery/types.js";
+
+export interface LoadOptions {
+  abi: ModuleAbi;
+  /** "fresh": new instance per call; "keep": one instance per worker, reused across calls. */
+  state: "fresh" | "keep";
+  maxMemoryBytes: number;
+  maxOutputBytes: number;
+  /** Memory the module imports instead of defining (we provide it, capped). */
+  importedMemory?: { module: string; name: string; minPages: number; shared: boolean };
+  extism?: {
+    useWasi: boolean;
+    allowedHosts: string[];
+    allowedPaths: Record<string, string>;
+    config: Record<string, string>;
+  };
+}
+
+export type CallInput =
+  | { kind: "numeric"; args: (number | bigint)[] }
+  | { kind: "text"; text: string }
+  | { kind: "none" };
+
+export type CallValue = { kind: "number"; value: number } | { kind: "text"; text: string };
+
+export type ToWorker =
+  | { type: "load"; key: string; module: WebAssembly.Module; options: LoadOptions }
+  | { type: "unload"; key: string }
+  | { type: "call"; id: number; key: string; fn: string; shape: CallShape; input: CallInput };
+
+export type FromWorker =
+  | { type: "result"; id: number; ok: true; value: CallValue }
+  | { type: "result"; id: number; ok: false; error: string }
+  | { type: "log"; id?: number; key: string; level: "debug" | "info" | "warn" | "error"; message: string };

@@ -1,0 +1,155 @@
+// Runs one call to a plain WebAssembly export, inside a call worker.
+
+import type { CallShape } from "../discovery/types.js";
+import type { CallInput, CallValue, LoadOptions } from "./protocol.js";
+import { createWasiShim, ProcExit, WASI_NAMESPACE, type WasiShim } from "./wasi.js";
+
+const PAGE = 65536;
+
+/** An error whose message is meant for the client as it is. */
+export class ToolError extends Error {}
+
+export interface RawInstance {
+  exports: WebAssembly.Exports;
+  memory?: WebAssembly.Memory;
+  wasi?: WasiShim;
+  /** Bytes grown for string input when the module has no allocator; reused by kept instances. */
+  scratch?: { ptr: number; size: number };
+}
+
+export function instantiateRaw(module: WebAssembly.Module, options: LoadOptions): RawInstance {
+  const imports: WebAssembly.Imports = {};
+  const wasiNames = WebAssembly.Module.imports(module)
+    .filter((i) => i.module === WASI_NAMESPACE && i.kind === "function")
+    .map((i) => i.name);
+  const wasi = wasiNames.length > 0 ? createWasiShim(wasiNames) : undefined;
+  if (wasi) imports[WASI_NAMESPACE] = wasi.imports as WebAssembly.ModuleImports;
+  let memory: WebAssembly.Memory | undefined;
+  if (options.importedMemory) {
+    const { module: ns, name, minPages, shared } = options.importedMemory;
+    const maximum = Math.max(minPages, Math.floor(options.maxMemoryBytes / PAGE));
+    memory = new WebAssembly.Memory({ initial: minPages, maximum, shared });
+    (imports[ns] ??= {})[name] = memory;
+  }
+  let instance: WebAssembly.Instance;
+  try {
+    instance = new WebAssembly.Instance(module, imports);
+  } catch (err) {
+    throw new ToolError(`cannot instantiate module: ${(err as Error).message}`);
+  }
+  const exported = instance.exports.memory ?? Object.values(instance.exports).find((v) => v instanceof WebAssembly.Memory);
+  if (exported instanceof WebAssembly.Memory) memory = exported;
+  if (wasi && memory) wasi.bind(memory);
+  const start = instance.exports._initialize;
+  if (typeof start === "function") start();
+  return { exports: instance.exports, memory, wasi };
+}
+
+export function callRaw(inst: RawInstance, fnName: string, shape: CallShape, input: CallInput, options: LoadOptions): CallValue {
+  const fn = inst.exports[fnName];
+  if (typeof fn !== "function") throw new ToolError(`export "${fnName}" is not a function`);
+  try {
+    switch (shape.pattern) {
+      case "numeric": {
+        const args = input.kind === "numeric" ? input.args : [];
+        return { kind: "number", value: toJsonNumber(fn(...args)) };
+      }
+      case "ptr_len_to_i32": {
+        const { ptr, len, release } = writeInput(inst, input.kind === "text" ? input.text : "");
+        const value = fn(ptr, len) as number;
+        release();
+        return { kind: "number", value };
+      }
+      case "ptr_len_to_string": {
+        const { ptr, len, release } = writeInput(inst, input.kind === "text" ? input.text : "");
+        const text = readPackedString(inst, fn(ptr, len), options.maxOutputBytes);
+        release();
+        return { kind: "text", text };
+      }
+      case "no_params_to_string":
+        return { kind: "text", text: readPackedString(inst, fn(), options.maxOutputBytes) };
+      case "extism":
+        throw new ToolError("an Extism function cannot be called as a plain export");
+    }
+  } catch (err) {
+    throw describeFailure(err, inst, options);
+  }
+}
+
+function toJsonNumber(value: unknown): number {
+  if (typeof value === "bigint") return Number(value);
+  return value as number;
+}
+
+/** Puts UTF-8 text where the module cannot be using it: its own allocator, else freshly grown pages. */
+function writeInput(inst: RawInstance, text: string): { ptr: number; len: number; release: () => void } {
+  const memory = inst.memory;
+  if (!memory) throw new ToolError("the module exports no memory, so it cannot take a string");
+  const bytes = new TextEncoder().encode(text);
+  const len = bytes.length;
+  const alloc = inst.exports.alloc ?? inst.exports.malloc;
+  if (typeof alloc === "function") {
+    const ptr = (alloc(Math.max(len, 1)) as number) >>> 0;
+    if (ptr === 0 || ptr + len > memory.buffer.byteLength) throw new ToolError(`the module's allocator returned an unusable pointer (${ptr}) for ${len} bytes`);
+    new Uint8Array(memory.buffer, ptr, len).set(bytes);
+    return { ptr, len, release: () => free(inst, ptr, len) };
+  }
+  if (!inst.scratch || inst.scratch.size < len) {
+    const pages = Math.max(1, Math.ceil(len / PAGE));
+    let previous: number;
+    try {
+      previous = memory.grow(pages);
+    } catch {
+      throw new ToolError(`no room for a ${len}-byte string: the module's memory cannot grow by ${pages} pages (memory limit)`);
+    }
+    inst.scratch = { ptr: previous * PAGE, size: pages * PAGE };
+  }
+  new Uint8Array(memory.buffer, inst.scratch.ptr, len).set(bytes);
+  return { ptr: inst.scratch.ptr, len, release: () => {} };
+}
+
+function free(inst: RawInstance, ptr: number, len: number): void {
+  const { dealloc, free } = inst.exports;
+  if (typeof dealloc === "function") dealloc(ptr, len);
+  else if (typeof free === "function") free(ptr);
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The (ptr << 32 | len) convention of ptr_len_to_string and no_params_to_string. */
+function readPackedString(inst: RawInstance, packed: unknown, maxOutputBytes: number): string {
+  if (typeof packed !== "bigint") throw new ToolError("expected an i64 (pointer << 32 | length) result");
+  const ptr = Number((BigInt.asUintN(64, packed) >> 32n) & 0xffffffffn);
+  const len = Number(BigInt.asUintN(64, packed) & 0xffffffffn);
+  const memory = inst.memory;
+  if (!memory) throw new ToolError("the module exports no memory, so it cannot return a string");
+  const size = memory.buffer.byteLength;
+  if (ptr + len > size) {
+    throw new ToolError(`result out of bounds: pointer ${ptr} + length ${len} is past the end of the module's memory (${size} bytes)`);
+  }
+  if (len > maxOutputBytes) {
+    throw new ToolError(`result of ${len} bytes is over the output limit of ${maxOutputBytes} bytes (max_output_mb)`);
+  }
+  let text: string;
+  try {
+    text = utf8.decode(new Uint8Array(memory.buffer, ptr, len));
+  } catch {
+    throw new ToolError(`result is not valid UTF-8 (${len} bytes at pointer ${ptr})`);
+  }
+  free(inst, ptr, len);
+  return text;
+}
+
+/** Turns a trap or host error into a message that says what happened. */
+export function describeFailure(err: unknown, inst: RawInstance | undefined, options: LoadOptions): Error {
+  if (err instanceof ToolError) return err;
+  if (err instanceof ProcExit) return new ToolError(err.message);
+  const message = err instanceof Error ? err.message : String(err);
+  const memoryBytes = inst?.memory?.buffer.byteLength ?? 0;
+  const limitMb = Math.round(options.maxMemoryBytes / (1024 * 1024));
+  if (memoryBytes > options.maxMemoryBytes * 0.9 || err instanceof RangeError) {
+    return new ToolError(`memory limit reached: the module used ${Math.round(memoryBytes / (1024 * 1024))} MB of its ${limitMb} MB (max_memory_mb), then failed: ${message}`);
+  }
+  if (err instanceof WebAssembly.RuntimeError) return new ToolError(`wasm trap: ${message}`);
+  return new ToolError(message);
+}

@@ -1,0 +1,73 @@
+// Checks a call's arguments against the tool's input schema and turns them into wasm inputs.
+
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { ToolDef } from "../discovery/types.js";
+import type { CallInput } from "../runtime/protocol.js";
+
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+const compiled = new WeakMap<ToolDef, ValidateFunction | Error>();
+
+export class ArgumentError extends Error {}
+
+function validatorFor(tool: ToolDef): ValidateFunction {
+  let validate = compiled.get(tool);
+  if (!validate) {
+    try {
+      validate = ajv.compile(tool.inputSchema);
+    } catch (err) {
+      validate = new Error(`tool "${tool.name}" has an invalid input schema: ${(err as Error).message}`);
+    }
+    compiled.set(tool, validate);
+  }
+  if (validate instanceof Error) throw new ArgumentError(validate.message);
+  return validate;
+}
+
+export function checkArguments(tool: ToolDef, args: unknown): Record<string, unknown> {
+  const value = args ?? {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new ArgumentError(`invalid arguments for tool "${tool.name}": expected an object`);
+  }
+  const validate = validatorFor(tool);
+  if (!validate(value)) {
+    const problems = (validate.errors ?? []).map(describeError);
+    throw new ArgumentError(`invalid arguments for tool "${tool.name}": ${[...new Set(problems)].join("; ")}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function describeError(e: ErrorObject): string {
+  const where = e.instancePath ? `"${e.instancePath.slice(1).replaceAll("/", ".")}"` : "arguments";
+  switch (e.keyword) {
+    case "required":
+      return `missing required argument "${(e.params as { missingProperty: string }).missingProperty}"`;
+    case "additionalProperties":
+      return `unknown argument "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+    case "minimum":
+    case "maximum":
+      return `${where} is out of range (${e.message})`;
+    default:
+      return `${where} ${e.message ?? "is invalid"}`;
+  }
+}
+
+export function toCallInput(tool: ToolDef, args: Record<string, unknown>): CallInput {
+  const shape = tool.shape;
+  switch (shape.pattern) {
+    case "numeric":
+      return {
+        kind: "numeric",
+        args: shape.argNames.map((name, i) => {
+          const value = args[name] as number;
+          return shape.params[i] === "i64" ? BigInt(value) : value;
+        }),
+      };
+    case "ptr_len_to_i32":
+    case "ptr_len_to_string":
+      return { kind: "text", text: String(args[shape.argName]) };
+    case "no_params_to_string":
+      return { kind: "none" };
+    case "extism":
+      return { kind: "text", text: JSON.stringify(args) };
+  }
+}

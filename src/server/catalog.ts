@@ -1,0 +1,143 @@
+// Turns a config into the set of modules and tools being served: bytes → checks → compile →
+// discovery. A module that fails is reported and left out; the rest still serve.
+
+import { createHash } from "node:crypto";
+import type { Config, ModuleSpec } from "../config/load.js";
+import { discoverTools } from "../discovery/index.js";
+import type { Discovery, ToolDef } from "../discovery/types.js";
+import { capMemory, pagesForMegabytes, readWasmInfo, type WasmInfo } from "../discovery/wasm-binary.js";
+import { planImports } from "../runtime/imports.js";
+import type { LoadOptions } from "../runtime/protocol.js";
+import { loadModuleBytes } from "../sources/index.js";
+
+export interface LoadedModule {
+  spec: ModuleSpec;
+  /** Identity of this exact version and its limits; changes whenever a reload must recompile. */
+  key: string;
+  sha256: string;
+  origin: string;
+  module: WebAssembly.Module;
+  info: WasmInfo;
+  discovery: Discovery;
+  options: LoadOptions;
+}
+
+export interface ModuleFailure {
+  module: string;
+  origin: string;
+  error: string;
+}
+
+export interface ServedTool {
+  tool: ToolDef;
+  module: LoadedModule;
+}
+
+export interface Catalog {
+  modules: LoadedModule[];
+  failures: ModuleFailure[];
+  tools: Map<string, ServedTool>;
+}
+
+export async function buildCatalog(config: Config, previous?: Catalog): Promise<Catalog> {
+  const { modules, failures } = await loadModules(config, previous);
+  return assembleCatalog(modules, failures);
+}
+
+/** Loads every module of the config, in parallel; unchanged modules are taken from `previous`. */
+export async function loadModules(config: Config, previous?: Catalog): Promise<{ modules: LoadedModule[]; failures: ModuleFailure[] }> {
+  const results = await Promise.all(config.modules.map((spec) => loadModule(spec, config, previous)));
+  const modules: LoadedModule[] = [];
+  const failures: ModuleFailure[] = [];
+  for (const result of results) {
+    if ("error" in result) failures.push(result);
+    else modules.push(result);
+  }
+  return { modules, failures };
+}
+
+/** First module in the list keeps a clashing name; the clash is reported with both modules. */
+export function assembleCatalog(modules: LoadedModule[], loadFailures: ModuleFailure[]): Catalog {
+  const failures = [...loadFailures];
+  const tools = new Map<string, ServedTool>();
+  for (const module of modules) {
+    for (const tool of module.discovery.tools) {
+      const existing = tools.get(tool.name);
+      if (existing) {
+        failures.push({
+          module: module.spec.name,
+          origin: module.origin,
+          error:
+            `tool name "${tool.name}" (export "${tool.function}") clashes with module "${existing.module.spec.name}"; ` +
+            `rename one, e.g. [[modules.tools]] function_name = "${tool.function}", name = "${module.spec.name}_${tool.function}" in module "${module.spec.name}"`,
+        });
+        continue;
+      }
+      tools.set(tool.name, { tool, module });
+    }
+  }
+  return { modules, failures, tools };
+}
+
+async function loadModule(spec: ModuleSpec, config: Config, previous?: Catalog): Promise<LoadedModule | ModuleFailure> {
+  const origin = spec.source.kind === "local" ? spec.source.path : spec.source.url;
+  try {
+    const { bytes, sha256, origin: where } = await loadModuleBytes(spec, config);
+    const key = moduleKey(spec, sha256, config);
+    const reused = previous?.modules.find((m) => m.key === key);
+    if (reused) return { ...reused, spec };
+    return await compileModule(spec, bytes, sha256, where, key, config);
+  } catch (err) {
+    return { module: spec.name, origin, error: (err as Error).message };
+  }
+}
+
+export async function compileModule(
+  spec: ModuleSpec,
+  bytes: Uint8Array,
+  sha256: string,
+  origin: string,
+  key: string,
+  config: Config,
+): Promise<LoadedModule> {
+  let info: WasmInfo;
+  try {
+    info = readWasmInfo(bytes);
+  } catch (err) {
+    throw new Error(`not a valid WebAssembly module: ${(err as Error).message}`);
+  }
+  const discovery = discoverTools(spec, info);
+  const maxPages = pagesForMegabytes(spec.maxMemoryMb);
+  const memoryMin = (imp: { name: string; module: string }) =>
+    info.memories.find((m) => m.imported)?.minPages ?? (void imp, 1);
+  const plan = planImports(discovery.abi, info.imports, memoryMin);
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(capMemory(bytes, maxPages) as Uint8Array<ArrayBuffer>);
+  } catch (err) {
+    throw new Error(`not a valid WebAssembly module: ${(err as Error).message}`);
+  }
+  const tooBig = info.memories.find((m) => m.minPages > maxPages);
+  if (tooBig) {
+    throw new Error(`needs at least ${Math.ceil((tooBig.minPages * 65536) / 1048576)} MB of memory, over its ${spec.maxMemoryMb} MB limit (max_memory_mb)`);
+  }
+  const options: LoadOptions = {
+    abi: discovery.abi,
+    state: spec.state ?? (discovery.abi === "extism" ? "keep" : "fresh"),
+    maxMemoryBytes: maxPages * 65536,
+    maxOutputBytes: config.server.max_output_mb * 1024 * 1024,
+    importedMemory: plan.importedMemory,
+    extism:
+      discovery.abi === "extism"
+        ? { useWasi: plan.usesWasi, allowedHosts: spec.allowedHosts, allowedPaths: spec.allowedPaths, config: spec.pluginConfig }
+        : undefined,
+  };
+  return { spec, key, sha256, origin, module, info, discovery, options };
+}
+
+/** Changes whenever the bytes or anything that shapes how they are served changes. */
+function moduleKey(spec: ModuleSpec, sha256: string, config: Config): string {
+  const shaping = JSON.stringify([spec.tools, spec.maxMemoryMb, spec.state, spec.allowedHosts, spec.allowedPaths, spec.pluginConfig, spec.description, spec.timeoutMs, config.server.max_output_mb]);
+  const digest = createHash("sha256").update(shaping).digest("hex").slice(0, 8);
+  return `${spec.name}@${sha256.slice(0, 12)}.${digest}`;
+}

@@ -1,0 +1,25 @@
+// "Where do the bytes come from?" One file per kind of source; this picks the right one.
+
+import { createHash } from "node:crypto";
+import type { Config, ModuleSpec } from "../config/load.js";
+import { readLocalModule } from "./local.js";
+
+export interface ModuleBytes {
+  bytes: Uint8Array;
+  sha256: string;
+  /** A path or URL, for messages. */
+  origin: string;
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+export async function loadModuleBytes(spec: ModuleSpec, _config: Config): Promise<ModuleBytes> {
+  const source = spec.source;
+  if (source.kind === "local") {
+    const bytes = await readLocalModule(source.path);
+    return { bytes, sha256: sha256Hex(bytes), origin: source.path };
+  }
+  throw new Error(`HTTP sources are not supported yet (${source.url})`);
+}
