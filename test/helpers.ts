@@ -1,0 +1,99 @@
+// Shared by the tests: they drive the built CLI (dist/cli.js) as a user would, through the SDK's Client.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const CLI = join(ROOT, "dist", "cli.js");
+export const MODULES = join(ROOT, "test-modules");
+
+export function tempDir(prefix = "wasmforge-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Writes a config into a fresh temp dir (or `dir`) and returns its path. */
+export function writeConfig(toml: string, dir = tempDir()): string {
+  const file = join(dir, "wasmforge.toml");
+  writeFileSync(file, toml);
+  return file;
+}
+
+/** A `[[modules]]` entry for one of the committed test modules. */
+export function moduleEntry(name: string, file: string, extra = ""): string {
+  return `[[modules]]\nname = "${name}"\npath = "${join(MODULES, file)}"\n${extra}\n`;
+}
+
+export interface Connected {
+  client: Client;
+  stderr: () => string;
+  close: () => Promise<void>;
+}
+
+/** Spawns `wasmforge serve` (or other args) and connects an SDK Client over stdio. */
+export async function connect(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Connected> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, ...args],
+    env: { ...(process.env as Record<string, string>), ...options.env },
+    cwd: options.cwd,
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const client = new Client({ name: "wasmforge-tests", version: "1.0.0" });
+  await client.connect(transport);
+  return { client, stderr: () => stderr, close: () => client.close() };
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to completion with optional stdin. */
+export function runCli(args: string[], options: { input?: string; env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`wasmforge ${args.join(" ")} did not exit within ${options.timeoutMs ?? 20000} ms\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? 20000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** The text of a tool result's first content item. */
+export function textOf(result: unknown): string {
+  const content = (result as CallToolResult).content;
+  const first = content[0];
+  if (!first || first.type !== "text") throw new Error(`expected text content, got ${JSON.stringify(content)}`);
+  return first.text;
+}
+
+/** Parses newline-delimited JSON-RPC output. */
+export function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
