@@ -137,6 +137,11 @@ export class StreamTransport implements Transport {
     }
     if ("method" in message && "id" in message) this.pending.add(message.id);
     this.onmessage?.(message);
+    // A cancelled request gets no response, so it no longer holds up a drain.
+    if ("method" in message && message.method === "notifications/cancelled") {
+      const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+      if (id !== undefined && this.pending.delete(id) && this.pending.size === 0) this.wakeDrainWaiters();
+    }
   }
 
   private replyError(id: RequestId | null, code: number, message: string): void {

@@ -1,0 +1,122 @@
+// Bounded, isolated calls: no module can hang, crash or starve the server.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { connect, jsonLines, moduleEntry, runCli, textOf, writeConfig, type Connected } from "./helpers.js";
+
+const FAULTS = [
+  "[server]\ntimeout_ms = 5000\n",
+  moduleEntry("loop", "faults/loop.wasm", "timeout_ms = 300"),
+  moduleEntry("trap", "faults/trap.wasm"),
+  moduleEntry("bomb", "faults/membomb.wasm", "max_memory_mb = 16"),
+  moduleEntry("slow", "faults/slow.wasm"),
+  moduleEntry("strings", "faults/bad-strings.wasm", '[[modules.tools]]\nfunction_name = "huge"\npattern = "no_params_to_string"\n'),
+  moduleEntry("math", "example.wasm"),
+].join("\n");
+
+describe("fault modules", () => {
+  let server: Connected;
+  beforeAll(async () => {
+    server = await connect(["serve", "--config", writeConfig(FAULTS)]);
+  });
+  afterAll(() => server.close());
+
+  it("an endless loop times out within its deadline while another module answers at once", async () => {
+    const started = Date.now();
+    const looping = server.client.callTool({ name: "spin", arguments: {} });
+    const add = await server.client.callTool({ name: "add", arguments: { a: 2, b: 2 } });
+    const addDone = Date.now() - started;
+    expect(textOf(add)).toBe("4");
+    const result = await looping;
+    const elapsed = Date.now() - started;
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain("timed out after 300 ms");
+    expect(addDone).toBeLessThan(300);
+    expect(elapsed).toBeLessThan(2000);
+  });
+
+  it("the timed-out module serves its next call", async () => {
+    expect(textOf(await server.client.callTool({ name: "ok", arguments: {} }))).toBe("1");
+  });
+
+  it("a trap is a clear error", async () => {
+    const result = await server.client.callTool({ name: "divide", arguments: { a: 1, b: 0 } });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/wasm trap: divide by zero/);
+    expect(textOf(await server.client.callTool({ name: "divide", arguments: { a: 9, b: 3 } }))).toBe("3");
+  });
+
+  it("a memory bomb fails at its cap with a clear error", async () => {
+    const result = await server.client.callTool({ name: "grow", arguments: {} });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/memory limit reached.*16 MB \(max_memory_mb\)/);
+  });
+
+  it("output over the cap is a clear error", async () => {
+    const result = await server.client.callTool({ name: "huge", arguments: {} });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/20971520 bytes is over the output limit of 16777216 bytes/);
+  });
+
+  it("two slow calls run in parallel", async () => {
+    const started = Date.now();
+    const results = await Promise.all([
+      server.client.callTool({ name: "sleep_ms", arguments: { ms: 700 } }),
+      server.client.callTool({ name: "sleep_ms", arguments: { ms: 700 } }),
+    ]);
+    expect(results.map(textOf)).toEqual(["700", "700"]);
+    expect(Date.now() - started).toBeLessThan(1350);
+  });
+
+  it("a cancelled call ends its worker and the slot serves again", async () => {
+    const controller = new AbortController();
+    const slow = server.client.callTool({ name: "sleep_ms", arguments: { ms: 4000 } }, CallToolResultSchema, { signal: controller.signal });
+    setTimeout(() => controller.abort("user pressed stop"), 100);
+    await expect(slow).rejects.toThrow();
+    expect(server.stderr()).not.toMatch(/timed out after 5000/);
+    expect(textOf(await server.client.callTool({ name: "sleep_ms", arguments: { ms: 10 } }))).toBe("10");
+  });
+
+  it("a call with a progress token gets progress notifications", async () => {
+    const seen: number[] = [];
+    const result = await server.client.callTool({ name: "sleep_ms", arguments: { ms: 50 } }, CallToolResultSchema, {
+      onprogress: (p) => seen.push(p.progress),
+    });
+    expect(textOf(result)).toBe("50");
+    expect(seen).toContain(0);
+  });
+});
+
+describe("one worker", () => {
+  it("cancellation frees the only slot for the next call", async () => {
+    const config = writeConfig(["[server]\npool_size = 1\n", moduleEntry("slow", "faults/slow.wasm"), moduleEntry("math", "example.wasm")].join("\n"));
+    const server = await connect(["serve", "--config", config]);
+    try {
+      const controller = new AbortController();
+      const slow = server.client.callTool({ name: "sleep_ms", arguments: { ms: 8000 } }, CallToolResultSchema, { signal: controller.signal });
+      await new Promise((r) => setTimeout(r, 100));
+      controller.abort();
+      await expect(slow).rejects.toThrow();
+      const started = Date.now();
+      expect(textOf(await server.client.callTool({ name: "add", arguments: { a: 1, b: 1 } }))).toBe("2");
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("module output", () => {
+  it("never reaches stdout; it is logged on stderr", async () => {
+    const config = writeConfig(moduleEntry("noisy", "faults/stdout.wasm"));
+    const { code, stdout, stderr } = await runCli(["serve", "--config", config], {
+      input: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"shout","arguments":{}}}\n',
+    });
+    expect(code).toBe(0);
+    const replies = jsonLines(stdout);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatchObject({ id: 1, result: { content: [{ text: "1" }] } });
+    expect(stdout).not.toContain("hello from the module");
+    expect(stderr).toContain("hello from the module on stdout");
+  });
+});
