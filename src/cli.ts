@@ -2,8 +2,15 @@
 // wasmforge: an MCP server that turns WebAssembly modules into tools.
 
 import { Command, Option } from "commander";
-import { serve } from "./cli/serve.js";
+import { cacheClear, cacheList } from "./cli/cache.js";
+import { fetchModules } from "./cli/fetch.js";
+import { call } from "./cli/call.js";
+import { inspect } from "./cli/inspect.js";
+import { newProject } from "./cli/new.js";
+import { tools } from "./cli/tools.js";
+import { serve, type ServeOptions } from "./cli/serve.js";
 import { ConfigError } from "./config/load.js";
+import { BindError } from "./transports/bind.js";
 import { LOG_LEVELS, log, setLogLevel, type LogLevel } from "./log.js";
 import { SERVER_VERSION } from "./server/session.js";
 
@@ -23,8 +30,13 @@ const configOption = () =>
 
 program
   .command("serve")
-  .description("serve the config's modules as MCP tools over stdio (JSON-RPC on stdin/stdout, logs on stderr)")
+  .description("serve the config's modules as MCP tools over stdio (JSON-RPC on stdin/stdout, logs on stderr), TCP or HTTP")
   .addOption(configOption())
+  .option("--no-watch", "do not reload when the config or a module file changes")
+  .option("--tcp [[host:]port]", "serve newline-delimited JSON-RPC over TCP (bare: 127.0.0.1:8080; port 0 picks a free one)")
+  .option("--http <[host:]port>", "serve MCP Streamable HTTP at http://HOST:PORT/mcp")
+  .option("--stdio", "serve stdio too when --tcp or --http is given (stdio is the default without them)")
+  .option("--allow-remote", "allow --tcp/--http on a non-loopback address (HTTP then needs a token)")
   .addHelpText(
     "after",
     `
@@ -32,16 +44,93 @@ Examples:
   wasmforge serve                                    serve ./wasmforge.toml over stdio
   echo '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' | wasmforge serve
   WASMFORGE_CONFIG=/path/wasmforge.toml wasmforge serve
+  wasmforge serve --tcp                              TCP on 127.0.0.1:8080, one session per connection
+  wasmforge serve --http 3000                        Streamable HTTP at http://127.0.0.1:3000/mcp
+  WASMFORGE_TOKEN=secret wasmforge serve --http 0.0.0.0:3000 --allow-remote
 
-The server exits once stdin closes (after answering what it received), and on SIGINT/SIGTERM.`,
+Serving stdio alone, the server exits once stdin closes (after answering what it received).
+On SIGINT/SIGTERM it stops accepting, finishes in-flight calls and exits.`,
   )
-  .action((opts: { config?: string }) => serve(opts));
+  .action((opts: ServeOptions) => serve(opts));
+
+program
+  .command("fetch")
+  .description("download and verify every module the config names (prints each module's name, SHA-256 and size)")
+  .addOption(configOption())
+  .addHelpText("after", "\nAfter a successful fetch, `wasmforge serve` starts without any network request.")
+  .action((opts: { config?: string }) => fetchModules(opts));
+
+const cache = program.command("cache").description("inspect or empty the download cache ([cache] directory)");
+cache
+  .command("list")
+  .description("list cached modules: SHA-256, size, last use, source URL")
+  .addOption(configOption())
+  .action((opts: { config?: string }) => cacheList(opts));
+cache
+  .command("clear")
+  .description("delete every cached module (they are downloaded again when needed)")
+  .addOption(configOption())
+  .action((opts: { config?: string }) => cacheClear(opts));
+
+// Module-author commands print results on stdout; keep stderr to warnings unless --log-level asks.
+const quietByDefault = () => {
+  if (program.getOptionValueSource("logLevel") === "default") setLogLevel("warn");
+};
+
+program
+  .command("inspect")
+  .description("show what WasmForge sees in a .wasm file: exports with signatures and the pattern each matched (or why it was skipped), imports, memories, Extism or not")
+  .argument("<file>", "a .wasm file")
+  .option("--json", "print the report as JSON")
+  .action(async (file: string, opts: { json?: boolean }) => {
+    quietByDefault();
+    process.exitCode = await inspect(file, opts);
+  });
+
+program
+  .command("tools")
+  .description("list the tools the config would serve, with module, pattern and arguments; exits 1 if a module fails to load")
+  .addOption(configOption())
+  .option("--json", "print the tools (with full input schemas) and failures as JSON")
+  .action(async (opts: { config?: string; json?: boolean }) => {
+    quietByDefault();
+    process.exitCode = await tools(opts);
+  });
+
+program
+  .command("call")
+  .description("run one tool once and print its result (exit 1 with the error on stderr if it fails); no MCP client needed")
+  .argument("<tool>", "tool name, as `wasmforge tools` lists it")
+  .argument("[json_args]", "the arguments as one JSON object (default {}); - reads them from stdin")
+  .addOption(configOption())
+  .option("--json", "print the whole MCP result (content, structuredContent, isError) as JSON")
+  .addHelpText(
+    "after",
+    `
+Examples:
+  wasmforge call add '{"a": 5, "b": 3}'               prints 8
+  wasmforge call greet '{"name": "Ada"}' --config my-tools/wasmforge.toml
+  echo '{"text": "hello"}' | wasmforge call count_vowels -`,
+  )
+  .action(async (tool: string, args: string | undefined, opts: { config?: string; json?: boolean }) => {
+    quietByDefault();
+    process.exitCode = await call(tool, args, opts);
+  });
+
+program
+  .command("new")
+  .description("scaffold a module project (AssemblyScript, built as an Extism plugin) with a build script, a wasmforge.toml and a README")
+  .argument("<name>", "project name: lowercase letters, digits, - or _")
+  .option("--dir <dir>", "directory to create (default: ./NAME); must be new or empty")
+  .action((name: string, opts: { dir?: string }) => {
+    process.exitCode = newProject(name, opts);
+  });
 
 async function main(): Promise<void> {
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
-    if (err instanceof ConfigError) log.error(err.message);
+    if (err instanceof ConfigError || err instanceof BindError) log.error(err.message);
     else log.error((err as Error).stack ?? String(err));
     process.exit(1);
   }

@@ -1,31 +1,71 @@
 import { findConfig, loadConfig } from "../config/load.js";
 import { log } from "../log.js";
 import { ToolHost } from "../server/host.js";
+import { watchHost } from "../server/watch.js";
+import { parseAddress } from "../transports/bind.js";
+import { serveHttp } from "../transports/http.js";
 import { serveStdio, type Listener } from "../transports/stdio.js";
+import { serveTcp } from "../transports/tcp.js";
 
 export interface ServeOptions {
   config?: string;
+  /** Hot reload on config or module file changes (default on; --no-watch turns it off). */
+  watch?: boolean;
+  /** `[HOST:]PORT`, or true for a bare `--tcp` (127.0.0.1:8080). */
+  tcp?: string | true;
+  http?: string;
+  /** Serve stdio as well as --tcp/--http. */
+  stdio?: boolean;
+  allowRemote?: boolean;
 }
 
 export async function serve(options: ServeOptions): Promise<void> {
   const file = findConfig(options.config);
   const config = loadConfig(file);
+  // Bad addresses fail before any module loads.
+  const tcp = options.tcp === undefined ? undefined : parseAddress(options.tcp === true ? "8080" : options.tcp, "--tcp");
+  const http = options.http === undefined ? undefined : parseAddress(options.http, "--http");
+  const stdio = options.stdio === true || (!tcp && !http);
   log.info(`config ${file}`);
   const host = await ToolHost.start(config);
   const listeners: Listener[] = [];
+  const watcher = options.watch === false ? undefined : watchHost(host);
+  await watcher?.ready;
 
   let stopping = false;
   const shutdown = async (why: string) => {
     if (stopping) return;
     stopping = true;
     log.info(`${why}: finishing in-flight calls, then exiting`);
+    await watcher?.close();
     await Promise.all(listeners.map((l) => l.close()));
     await host.close();
     // Let stdout flush the last responses before the process ends.
     process.stdout.write("", () => process.exit(0));
   };
 
-  listeners.push(await serveStdio(host, config.server.max_message_kb * 1024, () => void shutdown("stdin closed")));
+  const allowRemote = options.allowRemote === true;
+  const maxMessageBytes = config.server.max_message_kb * 1024;
+  if (tcp) listeners.push(await serveTcp(host, { address: tcp, allowRemote, maxMessageBytes }));
+  if (http) {
+    listeners.push(
+      await serveHttp(host, {
+        address: http,
+        allowRemote,
+        token: process.env.WASMFORGE_TOKEN || config.server.token,
+        allowedHosts: config.server.allowed_hosts,
+        maxBodyBytes: config.server.max_body_kb * 1024,
+      }),
+    );
+  }
+  if (stdio) {
+    // stdin closing ends the process only when nothing else is being served.
+    const onInputEnd = tcp || http ? () => log.info("stdin closed; still serving the network listeners") : () => void shutdown("stdin closed");
+    listeners.push(await serveStdio(host, maxMessageBytes, onInputEnd));
+  }
+  // A bug in one request must not take every client down with it: log it and keep serving.
+  process.on("uncaughtException", (err) => log.error(`internal error (still serving): ${err.stack ?? err.message}`));
+  process.on("unhandledRejection", (err) => log.error(`internal error (still serving): ${(err as Error)?.stack ?? String(err)}`));
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 }
