@@ -93,7 +93,11 @@ const serverSection = z.strictObject({
   allow_unpinned: z.boolean().default(false),
   allow_insecure_http: z.boolean().default(false),
   max_download_mb: positiveInt.default(64),
+  /** Per download attempt, from connecting to the last byte. */
+  download_timeout_ms: positiveInt.default(120_000),
   max_message_kb: positiveInt.default(10 * 1024),
+  /** Largest HTTP request body (`serve --http`); larger ones get 413. */
+  max_body_kb: positiveInt.default(4 * 1024),
   token: z.string().min(1).optional(),
   admin_token: z.string().min(1).optional(),
   allowed_hosts: z.array(z.string()).default([]),

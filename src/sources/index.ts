@@ -2,6 +2,7 @@
 
 import { createHash } from "node:crypto";
 import type { Config, ModuleSpec } from "../config/load.js";
+import { loadHttpModule } from "./http.js";
 import { readLocalModule } from "./local.js";
 
 export interface ModuleBytes {
@@ -15,11 +16,15 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-export async function loadModuleBytes(spec: ModuleSpec, _config: Config): Promise<ModuleBytes> {
+export async function loadModuleBytes(spec: ModuleSpec, config: Config): Promise<ModuleBytes> {
   const source = spec.source;
   if (source.kind === "local") {
     const bytes = await readLocalModule(source.path);
     return { bytes, sha256: sha256Hex(bytes), origin: source.path };
   }
-  throw new Error(`HTTP sources are not supported yet (${source.url})`);
+  if (source.kind === "http") {
+    const { bytes, sha256 } = await loadHttpModule(source, config);
+    return { bytes, sha256, origin: source.url };
+  }
+  throw new Error(`unknown module source ${JSON.stringify(source satisfies never)}`);
 }
