@@ -1,0 +1,168 @@
+// `wasmforge inspect FILE.wasm`: what WasmForge sees in a module, without a config — every export
+// with its signature and the pattern it matched (or why it was skipped), its imports and memories.
+
+import { createHash } from "node:crypto";
+import { basename, resolve } from "node:path";
+import type { ModuleSpec } from "../config/load.js";
+import { discoverTools } from "../discovery/index.js";
+import type { Discovery, JsonSchema } from "../discovery/types.js";
+import { formatSignature, readWasmInfo, type MemoryLimits, type WasmInfo } from "../discovery/wasm-binary.js";
+import { log } from "../log.js";
+import { readLocalModule } from "../sources/local.js";
+
+export interface InspectOptions {
+  json?: boolean;
+}
+
+export interface ExportReport {
+  name: string;
+  signature: string;
+  params: string[];
+  paramNames: (string | null)[];
+  results: string[];
+  /** Tool name it would be served as, or null when skipped. */
+  tool: string | null;
+  pattern: string | null;
+  /** The rule that chose the pattern, or why the export was skipped. */
+  rule: string;
+}
+
+export interface InspectReport {
+  file: string;
+  bytes: number;
+  sha256: string;
+  abi: Discovery["abi"];
+  extism: boolean;
+  exports: ExportReport[];
+  otherExports: { name: string; kind: string }[];
+  imports: { module: string; name: string; kind: string; signature?: string }[];
+  memories: MemoryLimits[];
+  tools: { name: string; export: string; pattern: string; inputSchema: JsonSchema; outputSchema?: JsonSchema }[];
+}
+
+/** Prints the report; returns the exit code (1 when the file cannot be read or is not valid wasm). */
+export async function inspect(file: string, options: InspectOptions): Promise<number> {
+  let report: InspectReport;
+  try {
+    report = await inspectFile(file);
+  } catch (err) {
+    log.error((err as Error).message);
+    return 1;
+  }
+  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, file));
+  return 0;
+}
+
+export async function inspectFile(file: string): Promise<InspectReport> {
+  const path = resolve(file);
+  const bytes = await readLocalModule(path);
+  let info: WasmInfo;
+  try {
+    info = readWasmInfo(bytes);
+    // The section reader checks structure only; compiling validates the code too.
+    await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+  } catch (err) {
+    throw new Error(`${file}: ${notWasmReason(bytes, (err as Error).message)}`);
+  }
+  // Discovery as a config entry with no [[modules.tools]] overrides would see it.
+  const discovery = discoverTools(bareSpec(path), info);
+  const toolByExport = new Map(discovery.tools.map((t) => [t.function, t]));
+  const decisionByExport = new Map(discovery.decisions.map((d) => [d.export, d]));
+
+  return {
+    file: path,
+    bytes: bytes.length,
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+    abi: discovery.abi,
+    extism: discovery.abi === "extism",
+    exports: info.functions.map((fn) => {
+      const decision = decisionByExport.get(fn.name);
+      const tool = toolByExport.get(fn.name);
+      return {
+        name: fn.name,
+        signature: formatSignature(fn.signature, fn.paramNames),
+        params: fn.signature.params,
+        paramNames: fn.paramNames.map((n) => n ?? null),
+        results: fn.signature.results,
+        tool: tool?.name ?? null,
+        pattern: tool ? (decision?.pattern ?? tool.shape.pattern) : null,
+        rule: decision?.rule ?? "",
+      };
+    }),
+    otherExports: info.otherExports,
+    imports: info.imports.map((i) => ({ ...i, signature: i.signature ? formatSignature(i.signature) : undefined })),
+    memories: info.memories,
+    tools: discovery.tools.map((t) => ({
+      name: t.name,
+      export: t.function,
+      pattern: decisionByExport.get(t.function)?.pattern ?? t.shape.pattern,
+      inputSchema: t.inputSchema,
+      ...(t.outputSchema ? { outputSchema: t.outputSchema } : {}),
+    })),
+  };
+}
+
+function notWasmReason(bytes: Uint8Array, message: string): string {
+  const head = new TextDecoder().decode(bytes.subarray(0, 4096));
+  if (/^\s*(;;.*\n\s*)*\(module\b/.test(head)) return "this is WebAssembly text (.wat); compile it to a .wasm first (e.g. wat2wasm)";
+  if (message.startsWith("not a WebAssembly module")) return message;
+  return `not a valid WebAssembly module: ${message}`;
+}
+
+function bareSpec(path: string): ModuleSpec {
+  return {
+    name: basename(path).replace(/\.wasm$/i, ""),
+    source: { kind: "local", path },
+    tools: [],
+    timeoutMs: 10_000,
+    maxMemoryMb: 256,
+    allowedHosts: [],
+    allowedPaths: {},
+    pluginConfig: {},
+  };
+}
+
+export function formatReport(r: InspectReport, shownAs: string): string {
+  const lines: string[] = [];
+  const kind = r.extism
+    ? "Extism plugin (imports extism:host/env): each tool takes a JSON object as its input"
+    : "plain WebAssembly module (not an Extism plugin): tools are chosen by signature";
+  lines.push(`${shownAs}: ${kind}`);
+  lines.push(`  ${r.bytes} bytes, sha256 ${r.sha256}`);
+  lines.push("");
+
+  lines.push(`Exported functions (${r.exports.length}, ${r.tools.length} served as tools):`);
+  if (r.exports.length === 0) lines.push("  none");
+  for (const e of r.exports) {
+    lines.push(`  ${e.name}${e.signature}`);
+    lines.push(e.tool ? `      tool "${e.tool}", pattern ${e.pattern}: ${e.rule}` : `      skipped: ${e.rule}`);
+  }
+  if (r.otherExports.length > 0) {
+    lines.push("", "Other exports:");
+    for (const e of r.otherExports) lines.push(`  ${e.name} (${e.kind})`);
+  }
+
+  lines.push("", `Imports (${r.imports.length}):`);
+  if (r.imports.length === 0) lines.push("  none");
+  for (const i of r.imports) lines.push(`  ${i.module}.${i.name} ${i.kind}${i.signature ? ` ${i.signature}` : ""}`);
+
+  lines.push("", `Memories (${r.memories.length}):`);
+  if (r.memories.length === 0) lines.push("  none");
+  for (const m of r.memories) lines.push(`  ${formatMemory(m)}`);
+
+  if (r.extism) {
+    lines.push("", "Extism tools accept any JSON object unless the config describes their arguments", "(input_schema or arguments in [[modules.tools]]).");
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function formatMemory(m: MemoryLimits): string {
+  const size = (pages: number) => `${pages} page${pages === 1 ? "" : "s"} (${formatBytes(pages * 65536)})`;
+  const max = m.maxPages === undefined ? "no maximum" : `maximum ${size(m.maxPages)}`;
+  return `${m.imported ? "imported" : "own"}: minimum ${size(m.minPages)}, ${max}`;
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${+(n / (1024 * 1024)).toFixed(1)} MiB`;
+  return `${n / 1024} KiB`;
+}
