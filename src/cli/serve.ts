@@ -1,7 +1,7 @@
 import { findConfig, loadConfig } from "../config/load.js";
 import { log } from "../log.js";
 import { ToolHost } from "../server/host.js";
-import { watchHost } from "../server/watch.js";
+import { watchHost, type Watcher } from "../server/watch.js";
 import { parseAddress } from "../transports/bind.js";
 import { serveHttp } from "../transports/http.js";
 import { serveStdio, type Listener } from "../transports/stdio.js";
@@ -29,8 +29,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   log.info(`config ${file}`);
   const host = await ToolHost.start(config);
   const listeners: Listener[] = [];
-  const watcher = options.watch === false ? undefined : watchHost(host);
-  await watcher?.ready;
+  let watcher: Watcher | undefined;
 
   let stopping = false;
   const shutdown = async (why: string) => {
@@ -43,6 +42,12 @@ export async function serve(options: ServeOptions): Promise<void> {
     // Let stdout flush the last responses before the process ends.
     process.stdout.write("", () => process.exit(0));
   };
+  // Before anything slow starts (the watcher, the listeners): a signal during start-up still
+  // shuts down cleanly instead of killing the process.
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  watcher = options.watch === false ? undefined : watchHost(host);
+  await watcher?.ready;
 
   const allowRemote = options.allowRemote === true;
   const maxMessageBytes = config.server.max_message_kb * 1024;
@@ -66,6 +71,4 @@ export async function serve(options: ServeOptions): Promise<void> {
   // A bug in one request must not take every client down with it: log it and keep serving.
   process.on("uncaughtException", (err) => log.error(`internal error (still serving): ${err.stack ?? err.message}`));
   process.on("unhandledRejection", (err) => log.error(`internal error (still serving): ${(err as Error)?.stack ?? String(err)}`));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
 }

@@ -1,0 +1,190 @@
+// `wasmforge serve --http`: MCP Streamable HTTP on real sockets on 127.0.0.1, one session per client.
+
+import { request } from "node:http";
+import { writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { moduleEntry, runCli, textOf, writeConfig } from "./helpers.js";
+import { connectTcp, serveNetwork, tcpPort, type Served } from "./network.js";
+
+const TOKEN = "test-token-4f1c";
+const HTTP_LINE = /http:\/\/127\.0\.0\.1:\d+\/mcp/;
+
+function mcpUrl(stderr: string): URL {
+  const match = HTTP_LINE.exec(stderr);
+  if (!match) throw new Error(`no http:// line in stderr:\n${stderr}`);
+  return new URL(match[0]);
+}
+
+async function connectHttp(url: URL, token?: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(url, {
+    requestInit: token ? { headers: { authorization: `Bearer ${token}` } } : {},
+  });
+  const client = new Client({ name: "wasmforge-http-test", version: "1.0.0" });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** A plain HTTP request, with headers fetch() would not let a test set (Host). */
+function raw(url: URL, options: { method?: string; headers?: Record<string, string>; body?: string }): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? "POST", headers: options.headers }, (res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
+
+const initialize = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+});
+const postHeaders = (extra: Record<string, string> = {}) => ({
+  "content-type": "application/json",
+  accept: "application/json, text/event-stream",
+  authorization: `Bearer ${TOKEN}`,
+  ...extra,
+});
+
+describe("serve --http", () => {
+  let server: Served;
+  let url: URL;
+
+  beforeAll(async () => {
+    const config = writeConfig(
+      `[server]\nmax_body_kb = 8\nallowed_hosts = ["mcp.example.test"]\n\n${moduleEntry("example", "example.wasm")}`,
+    );
+    server = await serveNetwork(["-c", config, "--no-watch", "--http", "0"], [HTTP_LINE], { WASMFORGE_TOKEN: TOKEN });
+    url = mcpUrl(server.stderr());
+  });
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0);
+  });
+
+  it("an SDK client with the token lists and calls tools", async () => {
+    const { client } = await connectHttp(url, TOKEN);
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toContain("add");
+    expect(textOf(await client.callTool({ name: "add", arguments: { a: 20, b: 22 } }))).toBe("42");
+    await client.close();
+  });
+
+  it("without the token, or with a wrong one, the answer is 401 with a Bearer challenge", async () => {
+    await expect(connectHttp(url)).rejects.toMatchObject({ code: 401 });
+    await expect(connectHttp(url, "wrong-token")).rejects.toMatchObject({ code: 401 });
+    const missing = await raw(url, { headers: postHeaders({ authorization: "" }), body: initialize });
+    expect(missing.status).toBe(401);
+    expect(missing.headers["www-authenticate"]).toMatch(/^Bearer /);
+    const wrong = await raw(url, { headers: postHeaders({ authorization: "Bearer nope" }), body: initialize });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers["www-authenticate"]).toMatch(/invalid_token/);
+  });
+
+  it("two sessions at once each get their own session and correct answers; ending one leaves the other", async () => {
+    const [a, b] = await Promise.all([connectHttp(url, TOKEN), connectHttp(url, TOKEN)]);
+    expect(a.transport.sessionId).toBeTruthy();
+    expect(a.transport.sessionId).not.toBe(b.transport.sessionId);
+    const calls = (c: Client, base: number) =>
+      Promise.all(Array.from({ length: 20 }, (_, j) => c.callTool({ name: "add", arguments: { a: base, b: j } }).then(textOf)));
+    const [fromA, fromB] = await Promise.all([calls(a.client, 1000), calls(b.client, 2000)]);
+    expect(fromA).toEqual(Array.from({ length: 20 }, (_, j) => String(1000 + j)));
+    expect(fromB).toEqual(Array.from({ length: 20 }, (_, j) => String(2000 + j)));
+
+    const ended = a.transport.sessionId!;
+    await a.transport.terminateSession();
+    const reused = await raw(url, {
+      headers: postHeaders({ "mcp-session-id": ended }),
+      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+    });
+    expect(reused.status).toBe(404);
+    expect(textOf(await b.client.callTool({ name: "add", arguments: { a: 1, b: 2 } }))).toBe("3");
+    await Promise.all([a.client.close(), b.client.close()]);
+  });
+
+  it("a Host or Origin outside the allowlist is refused with 403; allowed_hosts extends it", async () => {
+    const badHost = await raw(url, { headers: postHeaders({ host: `evil.example:${url.port}` }), body: initialize });
+    expect(badHost.status).toBe(403);
+    expect(badHost.body).toMatch(/allowed_hosts/);
+    const badOrigin = await raw(url, { headers: postHeaders({ origin: "http://evil.example" }), body: initialize });
+    expect(badOrigin.status).toBe(403);
+    const configured = await raw(url, { headers: postHeaders({ host: `mcp.example.test:${url.port}` }), body: initialize });
+    expect(configured.status).toBe(200);
+    const localOrigin = await raw(url, { headers: postHeaders({ origin: "http://localhost:5173" }), body: initialize });
+    expect(localOrigin.status).toBe(200);
+  });
+
+  it("a body over max_body_kb gets 413; a body that is not JSON gets a -32700 parse error", async () => {
+    const big = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: { pad: "x".repeat(20_000) } });
+    const tooLarge = await raw(url, { headers: postHeaders(), body: big });
+    expect(tooLarge.status).toBe(413);
+    const garbage = await raw(url, { headers: postHeaders(), body: "{not json" });
+    expect(garbage.status).toBe(400);
+    expect(JSON.parse(garbage.body)).toMatchObject({ error: { code: -32700 } });
+  });
+
+  it("only /mcp is served", async () => {
+    const other = await raw(new URL("/other", url), { headers: postHeaders(), body: initialize });
+    expect(other.status).toBe(404);
+  });
+});
+
+describe("serve --http, one process at a time", () => {
+  it("a non-loopback address needs a token and --allow-remote", async () => {
+    const config = writeConfig(moduleEntry("example", "example.wasm"));
+    const noToken = await runCli(["serve", "-c", config, "--no-watch", "--http", "0.0.0.0:0", "--allow-remote"], { env: { WASMFORGE_TOKEN: "" } });
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toMatch(/refusing to serve http:\/\/0\.0\.0\.0:0\/mcp without a token/);
+    const notAllowed = await runCli(["serve", "-c", config, "--no-watch", "--http", "0.0.0.0:0"], { env: { WASMFORGE_TOKEN: TOKEN } });
+    expect(notAllowed.code).toBe(1);
+    expect(notAllowed.stderr).toMatch(/--allow-remote/);
+  });
+
+  it("list_changed and log messages from a reload reach every session of every transport; SIGTERM exits 0", async () => {
+    const config = writeConfig(moduleEntry("example", "example.wasm") + moduleEntry("slow", "faults/slow.wasm"));
+    const server = await serveNetwork(["-c", config, "--tcp", "0", "--http", "0"], [HTTP_LINE, /tcp:\/\//], { WASMFORGE_TOKEN: "" });
+    const url = mcpUrl(server.stderr());
+    const clients = [
+      (await connectHttp(url)).client,
+      (await connectHttp(url)).client,
+      (await connectTcp(tcpPort(server.stderr()))).client,
+    ];
+    const changed = clients.map(
+      (c) => new Promise<void>((resolve) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve())),
+    );
+    const logged = clients.map(
+      (c) =>
+        new Promise<string>((resolve) =>
+          c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+            if (String(n.params.data).includes("reloaded")) resolve(String(n.params.data));
+          }),
+        ),
+    );
+    await Promise.all(clients.map((c) => c.setLoggingLevel("info")));
+    // The HTTP clients open their notification (GET) streams just after connecting.
+    await new Promise((r) => setTimeout(r, 300));
+
+    writeFileSync(config, moduleEntry("example", "example.wasm") + moduleEntry("slow", "faults/slow.wasm") + moduleEntry("text", "text.wasm"));
+    await Promise.all(changed);
+    expect(await Promise.all(logged)).toEqual(clients.map(() => expect.stringMatching(/tool list changed/)));
+    for (const c of clients) expect((await c.listTools()).tools.map((t) => t.name)).toContain("count_words");
+
+    const call = clients[0]!.callTool({ name: "sleep_ms", arguments: { ms: 400 } });
+    await new Promise((r) => setTimeout(r, 100));
+    server.child.kill("SIGTERM");
+    expect(textOf(await call)).toBe("400");
+    expect(await server.exited).toBe(0);
+  });
+});
