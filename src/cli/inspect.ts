@@ -4,8 +4,9 @@
 import { createHash } from "node:crypto";
 import { basename, resolve } from "node:path";
 import type { ModuleSpec } from "../config/load.js";
+import { INTERFACES } from "../discovery/describing.js";
 import { discoverTools } from "../discovery/index.js";
-import type { Discovery, JsonSchema } from "../discovery/types.js";
+import type { Discovery, JsonSchema, PluginInterface } from "../discovery/types.js";
 import { formatSignature, readWasmInfo, type MemoryLimits, type WasmInfo } from "../discovery/wasm-binary.js";
 import { log } from "../log.js";
 import { readLocalModule } from "../sources/local.js";
@@ -33,6 +34,8 @@ export interface InspectReport {
   sha256: string;
   abi: Discovery["abi"];
   extism: boolean;
+  /** The describing interface (hyper-mcp v1/v2, mcp.run), when the plugin lists its own tools. */
+  interface: PluginInterface | null;
   exports: ExportReport[];
   otherExports: { name: string; kind: string }[];
   imports: { module: string; name: string; kind: string; signature?: string }[];
@@ -75,6 +78,7 @@ export async function inspectFile(file: string): Promise<InspectReport> {
     sha256: createHash("sha256").update(bytes).digest("hex"),
     abi: discovery.abi,
     extism: discovery.abi === "extism",
+    interface: discovery.interface ?? null,
     exports: info.functions.map((fn) => {
       const decision = decisionByExport.get(fn.name);
       const tool = toolByExport.get(fn.name);
@@ -124,9 +128,12 @@ function bareSpec(path: string): ModuleSpec {
 
 export function formatReport(r: InspectReport, shownAs: string): string {
   const lines: string[] = [];
-  const kind = r.extism
-    ? "Extism plugin (imports extism:host/env): each tool takes a JSON object as its input"
-    : "plain WebAssembly module (not an Extism plugin): tools are chosen by signature";
+  const kind = r.interface
+    ? `Extism plugin that describes its own tools, ${INTERFACES[r.interface].label} (${r.interface}): ` +
+      `its tools come from calling ${INTERFACES[r.interface].list} when served; \`wasmforge tools\` lists them`
+    : r.extism
+      ? "Extism plugin (imports extism:host/env): each tool takes a JSON object as its input"
+      : "plain WebAssembly module (not an Extism plugin): tools are chosen by signature";
   lines.push(`${shownAs}: ${kind}`);
   lines.push(`  ${r.bytes} bytes, sha256 ${r.sha256}`);
   lines.push("");
@@ -150,7 +157,7 @@ export function formatReport(r: InspectReport, shownAs: string): string {
   if (r.memories.length === 0) lines.push("  none");
   for (const m of r.memories) lines.push(`  ${formatMemory(m)}`);
 
-  if (r.extism) {
+  if (r.extism && !r.interface) {
     lines.push("", "Extism tools accept any JSON object unless the config describes their arguments", "(input_schema or arguments in [[modules.tools]]).");
   }
   return `${lines.join("\n")}\n`;

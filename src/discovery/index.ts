@@ -1,4 +1,5 @@
 import type { ModuleSpec } from "../config/load.js";
+import { detectInterface, discoverDescribing, INTERFACES } from "./describing.js";
 import { classifyExtism, extismInputSchema, isExtismPlugin } from "./extism.js";
 import { isValidToolName, toolNameFromExport } from "./naming.js";
 import { classifyRaw, rawInputSchema, rawOutputSchema } from "./raw.js";
@@ -8,6 +9,11 @@ import { formatSignature, type WasmInfo } from "./wasm-binary.js";
 /** Works out which tools a module offers, from its exports and its config entry. */
 export function discoverTools(spec: ModuleSpec, info: WasmInfo): Discovery {
   const abi = isExtismPlugin(info.imports) ? "extism" : "raw";
+  // A plugin that describes its own tools is asked for them at load (describePlugin), unless the
+  // config says `pattern = "extism"` for one of those exports: a plugin that merely has such names.
+  const iface = abi === "extism" ? detectInterface(info.functions.map((f) => f.name)) : undefined;
+  const plain = iface && spec.tools.some((t) => t.pattern === "extism" && INTERFACES[iface].exports.includes(t.function_name));
+  if (iface && !plain) return discoverDescribing(spec, info, iface);
   const overrides = new Map(spec.tools.map((t) => [t.function_name, t]));
   const tools: ToolDef[] = [];
   const decisions: ExportDecision[] = [];

@@ -1,3 +1,4 @@
+import type { Prompt, Resource, ResourceTemplate, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { PatternName } from "../config/schema.js";
 import type { ValueType } from "./wasm-binary.js";
 
@@ -23,9 +24,27 @@ export interface ToolDef {
   function: string;
   shape: CallShape;
   timeoutMs?: number;
+  /** From plugins that describe their own tools (interface 2 may give these). */
+  title?: string;
+  annotations?: ToolAnnotations;
+  /** Set for a tool a plugin described: the name the plugin knows it by (the served name may differ). */
+  plugin?: { interface: PluginInterface; tool: string };
 }
 
 export type ModuleAbi = "raw" | "extism";
+
+/**
+ * The contract of an Extism plugin that describes its own tools: hyper-mcp's interface 1
+ * (`describe` + `call`, also mcp.run servlets) or interface 2 (`list_tools` + `call_tool`).
+ */
+export type PluginInterface = "describe_v1" | "mcp_v2";
+
+/** What an interface-2 plugin offers beside tools, read once at load like its tools. */
+export interface PluginOffers {
+  prompts: Prompt[];
+  resources: Resource[];
+  resourceTemplates: ResourceTemplate[];
+}
 
 export interface SkippedExport {
   export: string;
@@ -35,14 +54,17 @@ export interface SkippedExport {
 export interface ExportDecision {
   export: string;
   signature: string;
-  /** The pattern chosen, or undefined when skipped. */
-  pattern?: PatternName | "numeric";
+  /** The pattern chosen (the interface, for a describing plugin's call export), or undefined when skipped. */
+  pattern?: PatternName | "numeric" | PluginInterface;
   /** Which rule decided, or why it was skipped. */
   rule: string;
 }
 
 export interface Discovery {
   abi: ModuleAbi;
+  /** Set when the plugin describes its own tools; its `tools` are then filled in at load by asking it. */
+  interface?: PluginInterface;
+  offers?: PluginOffers;
   tools: ToolDef[];
   decisions: ExportDecision[];
   /** Problems with the module's config entry (e.g. an override naming a missing export). */

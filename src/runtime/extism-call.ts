@@ -2,6 +2,7 @@
 // what the pool terminates on a timeout).
 
 import createPlugin, { type CallContext, type Plugin } from "@extism/extism";
+import { hostFunctions, USER_NAMESPACE, type Notify } from "./host-functions.js";
 import type { CallValue, LoadOptions } from "./protocol.js";
 import { ToolError } from "./raw-call.js";
 
@@ -15,7 +16,7 @@ export interface ExtismInstance {
   plugin: Plugin;
 }
 
-export async function instantiateExtism(module: WebAssembly.Module, options: LoadOptions, onLog: PluginLog): Promise<ExtismInstance> {
+export async function instantiateExtism(module: WebAssembly.Module, options: LoadOptions, onLog: PluginLog, notify: Notify): Promise<ExtismInstance> {
   const ext = options.extism!;
   // Vars live here rather than in the SDK's blocks, so they survive the reset after every call.
   const vars = new Map<string, Uint8Array>();
@@ -56,6 +57,7 @@ export async function instantiateExtism(module: WebAssembly.Module, options: Loa
             varBytes += value.length;
           },
         },
+        [USER_NAMESPACE]: hostFunctions(notify, (why) => onLog("warn", `notification dropped: ${why}`)),
       },
     },
   );

@@ -3,7 +3,8 @@
 
 import { EXTISM_NAMESPACE } from "../discovery/extism.js";
 import type { ModuleAbi } from "../discovery/types.js";
-import type { ImportEntry } from "../discovery/wasm-binary.js";
+import { formatSignature, type ImportEntry } from "../discovery/wasm-binary.js";
+import { HOST_FUNCTIONS, USER_NAMESPACE } from "./host-functions.js";
 import { WASI_NAMESPACE } from "./wasi.js";
 
 /** The `extism:host/env` functions @extism/extism 1.0.3 provides. */
@@ -33,13 +34,17 @@ export function planImports(abi: ModuleAbi, imports: ImportEntry[], memoryMinPag
       importedMemory = { module: imp.module, name: imp.name, minPages: memoryMinPages(imp), shared: false };
     } else if (abi === "extism" && imp.module === EXTISM_NAMESPACE && imp.kind === "function" && EXTISM_PROVIDED.has(imp.name)) {
       // provided by @extism/extism or by WasmForge
+    } else if (abi === "extism" && imp.module === USER_NAMESPACE && imp.kind === "function" && HOST_FUNCTIONS[imp.name]) {
+      // A wrong signature would otherwise be a LinkError on every call.
+      const wanted = formatSignature(HOST_FUNCTIONS[imp.name]!);
+      if (imp.signature && formatSignature(imp.signature) !== wanted) unsupported.push(`${label} with signature ${formatSignature(imp.signature)} (expected ${wanted})`);
     } else {
       unsupported.push(label);
     }
   }
   if (unsupported.length > 0) {
     const allowed = abi === "extism"
-      ? `Extism plugins may import the ${EXTISM_NAMESPACE} host functions and ${WASI_NAMESPACE}`
+      ? `Extism plugins may import the ${EXTISM_NAMESPACE} host functions, ${Object.keys(HOST_FUNCTIONS).map((n) => `${USER_NAMESPACE}.${n}`).join(" and ")}, and ${WASI_NAMESPACE}`
       : `plain modules may import ${WASI_NAMESPACE} functions and one memory`;
     throw new Error(`imports ${unsupported.join(", ")}, which WasmForge does not provide (${allowed})`);
   }

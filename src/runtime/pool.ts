@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { log } from "../log.js";
 import type { CallShape } from "../discovery/types.js";
+import type { NotificationMethod } from "./host-functions.js";
 import type { CallInput, CallValue, FromWorker, LoadOptions, ToWorker } from "./protocol.js";
 
 export type CallOutcome =
@@ -21,6 +22,8 @@ export interface CallRequest {
   signal?: AbortSignal;
   /** Log lines the module produced during this call. */
   onLog?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
+  /** MCP notifications the module sent through a host function during this call (JSON, unchecked). */
+  onNotify?: (method: NotificationMethod, json: string) => void;
 }
 
 interface Job {
@@ -116,6 +119,11 @@ export class WorkerPool {
     if (message.type === "log") {
       if (job && message.id === job.id) job.request.onLog?.(message.level, message.message);
       else log[message.level](`[${message.key}] ${message.message}`);
+      return;
+    }
+    if (message.type === "notify") {
+      // Only the call that is still running may speak to its client; late ones are dropped.
+      if (job && message.id === job.id) job.request.onNotify?.(message.method, message.json);
       return;
     }
     if (!job || job.id !== message.id) return;

@@ -1,6 +1,7 @@
 // Messages between the main thread and the call workers. Plain data only: they cross postMessage.
 
 import type { CallShape, ModuleAbi } from "../discovery/types.js";
+import type { NotificationMethod } from "./host-functions.js";
 
 export interface LoadOptions {
   abi: ModuleAbi;
@@ -33,4 +34,6 @@ export type ToWorker =
 export type FromWorker =
   | { type: "result"; id: number; ok: true; value: CallValue }
   | { type: "result"; id: number; ok: false; error: string }
-  | { type: "log"; id?: number; key: string; level: "debug" | "info" | "warn" | "error"; message: string };
+  | { type: "log"; id?: number; key: string; level: "debug" | "info" | "warn" | "error"; message: string }
+  /** An MCP notification a plugin sent through a host function during call `id` (JSON, unchecked). */
+  | { type: "notify"; id: number; key: string; method: NotificationMethod; json: string };

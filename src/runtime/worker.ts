@@ -3,7 +3,8 @@
 // needs to be interruptible.
 
 import { parentPort } from "node:worker_threads";
-import { callExtism, instantiateExtism, type ExtismInstance } from "./extism-call.js";
+import { callExtism, instantiateExtism, type ExtismInstance, type PluginLog } from "./extism-call.js";
+import type { Notify } from "./host-functions.js";
 import type { CallValue, FromWorker, LoadOptions, ToWorker } from "./protocol.js";
 import { callRaw, describeFailure, instantiateRaw, ToolError, type RawInstance } from "./raw-call.js";
 
@@ -17,6 +18,27 @@ interface Loaded {
 const port = parentPort!;
 const loaded = new Map<string, Loaded>();
 const send = (message: FromWorker) => port.postMessage(message);
+
+/**
+ * The call running now. Log lines and notifications from a kept instance belong to it, not to the
+ * call that created the instance.
+ */
+let current: { id: number; notifications: number } | undefined;
+const MAX_NOTIFICATIONS_PER_CALL = 1000;
+
+const pluginLog = (key: string): PluginLog => (level, message) => send({ type: "log", id: current?.id, key, level, message });
+
+const pluginNotify = (key: string): Notify => (method, json) => {
+  if (!current) return;
+  current.notifications++;
+  if (current.notifications > MAX_NOTIFICATIONS_PER_CALL) {
+    if (current.notifications === MAX_NOTIFICATIONS_PER_CALL + 1) {
+      send({ type: "log", id: current.id, key, level: "warn", message: `more than ${MAX_NOTIFICATIONS_PER_CALL} notifications in one call; dropping the rest` });
+    }
+    return;
+  }
+  send({ type: "notify", id: current.id, key, method, json });
+};
 
 // Calls arrive one at a time from the pool; the queue only guards against a load racing a call.
 let chain: Promise<void> = Promise.resolve();
@@ -38,11 +60,14 @@ async function handle(message: ToWorker): Promise<void> {
         send({ type: "result", id: message.id, ok: false, error: `module ${message.key} is not loaded in this worker` });
         return;
       }
+      current = { id: message.id, notifications: 0 };
       try {
         const value = await run(entry, message, message.id);
         send({ type: "result", id: message.id, ok: true, value });
       } catch (err) {
         send({ type: "result", id: message.id, ok: false, error: err instanceof Error ? err.message : String(err) });
+      } finally {
+        current = undefined;
       }
     }
   }
@@ -52,7 +77,7 @@ async function run(entry: Loaded, call: Extract<ToWorker, { type: "call" }>, id:
   const { options } = entry;
   const key = call.key;
   if (options.abi === "extism") {
-    const inst = entry.extism ?? (await instantiateExtism(entry.module, options, (level, msg) => send({ type: "log", id, key, level, message: msg })));
+    const inst = entry.extism ?? (await instantiateExtism(entry.module, options, pluginLog(key), pluginNotify(key)));
     if (options.state === "keep") entry.extism = inst;
     try {
       return await callExtism(inst, call.fn, call.input.kind === "text" ? call.input.text : "", options);

@@ -1,12 +1,16 @@
 // Turns a config into the set of modules and tools being served: bytes → checks → compile →
-// discovery. A module that fails is reported and left out; the rest still serve.
+// discovery (→ for plugins that describe their own tools, asking them, in a worker). A module that
+// fails is reported and left out; the rest still serve.
 
 import { createHash } from "node:crypto";
 import type { Config, ModuleSpec } from "../config/load.js";
+import { describePlugin, type RunExport } from "../discovery/describing.js";
 import { discoverTools } from "../discovery/index.js";
 import type { Discovery, ToolDef } from "../discovery/types.js";
 import { capMemory, pagesForMegabytes, readWasmInfo, type WasmInfo } from "../discovery/wasm-binary.js";
+import { log } from "../log.js";
 import { planImports } from "../runtime/imports.js";
+import { WorkerPool } from "../runtime/pool.js";
 import type { LoadOptions } from "../runtime/protocol.js";
 import { loadModuleBytes } from "../sources/index.js";
 
@@ -39,14 +43,21 @@ export interface Catalog {
   tools: Map<string, ServedTool>;
 }
 
-export async function buildCatalog(config: Config, previous?: Catalog): Promise<Catalog> {
-  const { modules, failures } = await loadModules(config, previous);
+/**
+ * `pool` runs the load-time calls of plugins that describe their own tools; a module that loads
+ * stays registered in it. Without one, a one-worker pool is made for those calls and closed after.
+ */
+export async function buildCatalog(config: Config, previous?: Catalog, pool?: WorkerPool): Promise<Catalog> {
+  const { modules, failures } = await loadModules(config, previous, pool);
   return assembleCatalog(modules, failures);
 }
 
 /** Loads every module of the config, in parallel; unchanged modules are taken from `previous`. */
-export async function loadModules(config: Config, previous?: Catalog): Promise<{ modules: LoadedModule[]; failures: ModuleFailure[] }> {
-  const results = await Promise.all(config.modules.map((spec) => loadModule(spec, config, previous)));
+export async function loadModules(config: Config, previous?: Catalog, pool?: WorkerPool): Promise<{ modules: LoadedModule[]; failures: ModuleFailure[] }> {
+  let own: WorkerPool | undefined;
+  const describer = () => pool ?? (own ??= new WorkerPool(1));
+  const results = await Promise.all(config.modules.map((spec) => loadModule(spec, config, previous, describer)));
+  await own?.close();
   const modules: LoadedModule[] = [];
   const failures: ModuleFailure[] = [];
   for (const result of results) {
@@ -79,16 +90,44 @@ export function assembleCatalog(modules: LoadedModule[], loadFailures: ModuleFai
   return { modules, failures, tools };
 }
 
-async function loadModule(spec: ModuleSpec, config: Config, previous?: Catalog): Promise<LoadedModule | ModuleFailure> {
+async function loadModule(spec: ModuleSpec, config: Config, previous: Catalog | undefined, describer: () => WorkerPool): Promise<LoadedModule | ModuleFailure> {
   const origin = spec.source.kind === "local" ? spec.source.path : spec.source.url;
   try {
     const { bytes, sha256, origin: where } = await loadModuleBytes(spec, config);
     const key = moduleKey(spec, sha256, config);
     const reused = previous?.modules.find((m) => m.key === key);
     if (reused) return { ...reused, spec };
-    return await compileModule(spec, bytes, sha256, where, key, config);
+    const loaded = await compileModule(spec, bytes, sha256, where, key, config);
+    return loaded.discovery.interface ? await describeModule(loaded, describer()) : loaded;
   } catch (err) {
     return { module: spec.name, origin, error: (err as Error).message };
+  }
+}
+
+/**
+ * Asks a plugin for its tools (and prompts and resources). Plugin code never runs on this thread:
+ * the calls go through the worker pool, with the module's deadline and limits.
+ */
+async function describeModule(loaded: LoadedModule, pool: WorkerPool): Promise<LoadedModule> {
+  const { key, spec } = loaded;
+  pool.register(key, loaded.module, loaded.options);
+  const run: RunExport = async (fn, input) => {
+    const outcome = await pool.call({
+      key,
+      fn,
+      shape: { pattern: "extism" },
+      input: { kind: "text", text: input },
+      timeoutMs: spec.timeoutMs,
+      onLog: (level, message) => log[level](`[${spec.name}] ${message}`),
+    });
+    if (!outcome.ok) throw new Error(`${fn} failed: ${outcome.error}`);
+    return outcome.value.kind === "text" ? outcome.value.text : String(outcome.value.value);
+  };
+  try {
+    return { ...loaded, discovery: await describePlugin(spec, loaded.info, loaded.discovery, run) };
+  } catch (err) {
+    pool.unregister(key);
+    throw err;
   }
 }
 

@@ -1,18 +1,49 @@
 // The tools being served right now, and how a call reaches them. Transports and sessions talk to
 // this; it knows nothing of sockets or JSON-RPC framing.
 
-import { ErrorCode, McpError, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ErrorCode,
+  McpError,
+  type CallToolResult,
+  type GetPromptResult,
+  type Prompt,
+  type ReadResourceResult,
+  type Resource,
+  type ResourceTemplate,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
 import { loadConfig, type Config } from "../config/load.js";
+import {
+  parseNotification,
+  parsePromptResult,
+  parseReadResult,
+  parseToolResult,
+  PluginOutputError,
+  promptInput,
+  resourceInput,
+  toolCallInput,
+  type PluginNotification,
+  type RequestInfo,
+} from "../discovery/describing.js";
 import { log } from "../log.js";
-import { WorkerPool, defaultPoolSize } from "../runtime/pool.js";
+import type { NotificationMethod } from "../runtime/host-functions.js";
+import { WorkerPool, defaultPoolSize, type CallOutcome, type CallRequest } from "../runtime/pool.js";
 import type { CallValue } from "../runtime/protocol.js";
 import { ArgumentError, checkArguments, toCallInput } from "./arguments.js";
-import { assembleCatalog, buildCatalog, loadModules, type Catalog, type ModuleFailure } from "./catalog.js";
+import { assembleCatalog, buildCatalog, loadModules, type Catalog, type LoadedModule, type ModuleFailure } from "./catalog.js";
+import { mergePrompts, mergeResources, mergeResourceTemplates, promptSource, resourceSource, type OfferSource } from "./offers.js";
 
 export interface CallContext {
   signal?: AbortSignal;
   onLog?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
+  /** The MCP request being served; plugins that describe themselves receive it as their context. */
+  request?: RequestInfo;
+  /** Logging and progress notifications the plugin sent for this request (already checked). */
+  onNotify?: (notification: PluginNotification) => void;
 }
+
+/** A resource URI nobody serves (the MCP spec's code for it). */
+export const RESOURCE_NOT_FOUND = -32002;
 
 export interface ReloadReport {
   changed: boolean;
@@ -20,9 +51,13 @@ export interface ReloadReport {
 }
 
 type ChangeListener = () => void;
+type OffersListener = (changed: { prompts: boolean; resources: boolean }) => void;
 
 export class ToolHost {
   private readonly listeners = new Set<ChangeListener>();
+  private readonly offerListeners = new Set<OffersListener>();
+  /** Prompts and resources from elsewhere than the plugins (e.g. the config), after the plugins'. */
+  private readonly extraSources: OfferSource[] = [];
   /** Calls running per module key: a replaced module is unloaded once its calls have finished. */
   private readonly running = new Map<string, number>();
   private readonly retired = new Set<string>();
@@ -35,7 +70,7 @@ export class ToolHost {
 
   static async start(config: Config): Promise<ToolHost> {
     const pool = new WorkerPool(config.server.pool_size ?? defaultPoolSize());
-    const catalog = await buildCatalog(config);
+    const catalog = await buildCatalog(config, undefined, pool);
     for (const m of catalog.modules) pool.register(m.key, m.module, m.options);
     const host = new ToolHost(config, catalog, pool);
     host.report(catalog);
@@ -52,6 +87,8 @@ export class ToolHost {
       description: tool.description,
       inputSchema: tool.inputSchema as Tool["inputSchema"],
       ...(tool.outputSchema ? { outputSchema: tool.outputSchema as Tool["outputSchema"] } : {}),
+      ...(tool.title ? { title: tool.title } : {}),
+      ...(tool.annotations ? { annotations: tool.annotations } : {}),
     }));
   }
 
@@ -68,26 +105,126 @@ export class ToolHost {
       if (err instanceof ArgumentError) return errorResult(err.message);
       throw err;
     }
+    const outcome = await this.run(module, ctx, {
+      fn: tool.function,
+      shape: tool.shape,
+      input: tool.plugin ? { kind: "text", text: toolCallInput(tool.plugin, checked, ctx.request ?? {}) } : toCallInput(tool, checked),
+      timeoutMs: tool.timeoutMs ?? module.spec.timeoutMs,
+    });
+    if (!outcome.ok) {
+      log.debug(`call ${name} failed (${outcome.reason}): ${outcome.error}`);
+      return errorResult(`tool "${name}" failed: ${outcome.error}`);
+    }
+    if (!tool.plugin) return toToolResult(outcome.value, tool.shape.pattern);
+    try {
+      // The plugin's own result, content (images, resources) and structuredContent as it gave them.
+      return parseToolResult(tool, textOf(outcome.value));
+    } catch (err) {
+      if (!(err instanceof PluginOutputError)) throw err;
+      log.warn(`[${module.spec.name}] tool "${name}": ${err.message}`);
+      return errorResult(`tool "${name}" failed: ${err.message}`);
+    }
+  }
+
+  /** Adds a source of prompts and resources beside the plugins; the plugins' come first. */
+  addOfferSource(source: OfferSource): void {
+    this.extraSources.push(source);
+  }
+
+  /** Every source of prompts and resources, plugins first (in config order). */
+  offerSources(): OfferSource[] {
+    const plugins = this.catalog.modules.filter((m) => m.discovery.offers).map((m) => this.pluginOffers(m));
+    return [...plugins, ...this.extraSources];
+  }
+
+  /** Whether anything offers prompts or resources (sessions declare the capabilities only then). */
+  offers(): { prompts: boolean; resources: boolean } {
+    const sources = this.offerSources();
+    return {
+      prompts: sources.some((s) => s.prompts.length > 0),
+      resources: sources.some((s) => s.resources.length + s.resourceTemplates.length > 0),
+    };
+  }
+
+  listPrompts(): Prompt[] {
+    return mergePrompts(this.offerSources()).items;
+  }
+
+  listResources(): Resource[] {
+    return mergeResources(this.offerSources()).items;
+  }
+
+  listResourceTemplates(): ResourceTemplate[] {
+    return mergeResourceTemplates(this.offerSources()).items;
+  }
+
+  async getPrompt(name: string, args: Record<string, string> | undefined, ctx: CallContext = {}): Promise<GetPromptResult> {
+    const source = promptSource(this.offerSources(), name);
+    if (!source) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: "${name}". Call prompts/list for the available prompts.`);
+    return source.getPrompt(name, args, ctx);
+  }
+
+  async readResource(uri: string, ctx: CallContext = {}): Promise<ReadResourceResult> {
+    const source = resourceSource(this.offerSources(), uri);
+    if (!source) {
+      throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: "${uri}". Call resources/list and resources/templates/list for what is served.`, { uri });
+    }
+    return source.readResource(uri, ctx);
+  }
+
+  onOffersChanged(listener: OffersListener): () => void {
+    this.offerListeners.add(listener);
+    return () => this.offerListeners.delete(listener);
+  }
+
+  /** Prompts and resources of an interface-2 plugin, each request answered by the plugin in a worker. */
+  private pluginOffers(module: LoadedModule): OfferSource {
+    const offers = module.discovery.offers!;
+    const ask = async (fn: string, input: string, what: string, ctx: CallContext): Promise<string> => {
+      const outcome = await this.run(module, ctx, { fn, shape: { pattern: "extism" }, input: { kind: "text", text: input }, timeoutMs: module.spec.timeoutMs });
+      if (!outcome.ok) throw new McpError(ErrorCode.InternalError, `${what} failed: ${outcome.error}`);
+      return textOf(outcome.value);
+    };
+    const checked = <T>(what: string, parse: () => T): T => {
+      try {
+        return parse();
+      } catch (err) {
+        if (!(err instanceof PluginOutputError)) throw err;
+        log.warn(`[${module.spec.name}] ${what}: ${err.message}`);
+        throw new McpError(ErrorCode.InternalError, `${what} failed: ${err.message}`);
+      }
+    };
+    return {
+      label: `module "${module.spec.name}"`,
+      ...offers,
+      getPrompt: async (name, args, ctx) => {
+        const what = `prompt "${name}" (module "${module.spec.name}")`;
+        const text = await ask("get_prompt", promptInput(name, args, ctx.request ?? {}), what, ctx);
+        return checked(what, () => parsePromptResult(text));
+      },
+      readResource: async (uri, ctx) => {
+        const what = `resource "${uri}" (module "${module.spec.name}")`;
+        const text = await ask("read_resource", resourceInput(uri, ctx.request ?? {}), what, ctx);
+        return checked(what, () => parseReadResult(text));
+      },
+    };
+  }
+
+  /** One call into a module, counted so a module replaced by a reload is unloaded only once idle. */
+  private async run(module: LoadedModule, ctx: CallContext, call: Pick<CallRequest, "fn" | "shape" | "input" | "timeoutMs">): Promise<CallOutcome> {
     const key = module.key;
     this.running.set(key, (this.running.get(key) ?? 0) + 1);
     try {
-      const outcome = await this.pool.call({
+      return await this.pool.call({
         key,
-        fn: tool.function,
-        shape: tool.shape,
-        input: toCallInput(tool, checked),
-        timeoutMs: tool.timeoutMs ?? module.spec.timeoutMs,
+        ...call,
         signal: ctx.signal,
         onLog: (level, message) => {
           log[level](`[${module.spec.name}] ${message}`);
           ctx.onLog?.(level, message);
         },
+        onNotify: (method, json) => this.notify(module, ctx, method, json),
       });
-      if (!outcome.ok) {
-        log.debug(`call ${name} failed (${outcome.reason}): ${outcome.error}`);
-        return errorResult(`tool "${name}" failed: ${outcome.error}`);
-      }
-      return toToolResult(outcome.value, tool.shape.pattern);
     } finally {
       const left = (this.running.get(key) ?? 1) - 1;
       if (left > 0) this.running.set(key, left);
@@ -95,6 +232,14 @@ export class ToolHost {
         this.running.delete(key);
         if (this.retired.delete(key)) this.pool.unregister(key);
       }
+    }
+  }
+
+  private notify(module: LoadedModule, ctx: CallContext, method: NotificationMethod, json: string): void {
+    try {
+      ctx.onNotify?.(parseNotification(method, json));
+    } catch (err) {
+      log.warn(`[${module.spec.name}] dropped a notification: ${(err as Error).message}`);
     }
   }
 
@@ -109,7 +254,7 @@ export class ToolHost {
    */
   async reload(): Promise<ReloadReport> {
     const config = loadConfig(this.config.file);
-    const { modules, failures } = await loadModules(config, this.catalog);
+    const { modules, failures } = await loadModules(config, this.catalog, this.pool);
     // A module whose new version fails to load keeps serving its last good version.
     for (const failure of failures) {
       const good = this.catalog.modules.find((m) => m.spec.name === failure.module);
@@ -125,8 +270,10 @@ export class ToolHost {
     const after = new Set(rebuilt.modules.map((m) => m.key));
     for (const m of rebuilt.modules) if (!before.has(m.key)) this.pool.register(m.key, m.module, m.options);
     const changed = before.size !== after.size || [...after].some((k) => !before.has(k)) || toolsSignature(this.catalog) !== toolsSignature(rebuilt);
+    const offersBefore = this.offersSignature();
     this.config = config;
     this.catalog = rebuilt;
+    const offersAfter = this.offersSignature();
     for (const key of before) {
       if (after.has(key)) continue;
       if (this.running.has(key)) this.retired.add(key);
@@ -134,7 +281,17 @@ export class ToolHost {
     }
     this.report(rebuilt);
     if (changed) for (const listener of this.listeners) listener();
+    const offersChanged = { prompts: offersBefore.prompts !== offersAfter.prompts, resources: offersBefore.resources !== offersAfter.resources };
+    if (offersChanged.prompts || offersChanged.resources) for (const listener of this.offerListeners) listener(offersChanged);
     return { changed, failures: rebuilt.failures };
+  }
+
+  private offersSignature(): { prompts: string; resources: string } {
+    const sources = this.offerSources();
+    return {
+      prompts: JSON.stringify(mergePrompts(sources).items),
+      resources: JSON.stringify([mergeResources(sources).items, mergeResourceTemplates(sources).items]),
+    };
   }
 
   async close(): Promise<void> {
@@ -144,13 +301,22 @@ export class ToolHost {
   private report(catalog: Catalog): void {
     for (const m of catalog.modules) {
       const tools = m.discovery.tools.map((t) => t.name);
-      log.info(`module "${m.spec.name}" (${m.discovery.abi}, ${m.origin}): ${tools.length} tool${tools.length === 1 ? "" : "s"}${tools.length ? `: ${tools.join(", ")}` : ""}`);
+      const kind = m.discovery.interface ? `${m.discovery.abi}, ${m.discovery.interface}` : m.discovery.abi;
+      log.info(`module "${m.spec.name}" (${kind}, ${m.origin}): ${tools.length} tool${tools.length === 1 ? "" : "s"}${tools.length ? `: ${tools.join(", ")}` : ""}`);
+      const offers = m.discovery.offers;
+      if (offers) {
+        log.info(`module "${m.spec.name}" also offers ${offers.prompts.length} prompt(s), ${offers.resources.length} resource(s), ${offers.resourceTemplates.length} resource template(s)`);
+      }
       for (const warning of m.discovery.warnings) log.warn(`module "${m.spec.name}": ${warning}`);
       for (const d of m.discovery.decisions) {
         log.debug(`module "${m.spec.name}" export ${d.export}${d.signature}: ${d.pattern ? `${d.pattern} (${d.rule})` : `skipped: ${d.rule}`}`);
       }
     }
     for (const f of catalog.failures) log.error(`module "${f.module}" (${f.origin}): ${f.error}`);
+    const sources = this.offerSources();
+    for (const clash of [...mergePrompts(sources).clashes, ...mergeResources(sources).clashes, ...mergeResourceTemplates(sources).clashes]) {
+      log.warn(clash);
+    }
     log.info(`serving ${catalog.tools.size} tool${catalog.tools.size === 1 ? "" : "s"} from ${catalog.modules.length} module${catalog.modules.length === 1 ? "" : "s"}`);
   }
 }
@@ -161,6 +327,10 @@ function toolsSignature(catalog: Catalog): string {
 
 export function errorResult(message: string): CallToolResult {
   return { isError: true, content: [{ type: "text", text: message }] };
+}
+
+function textOf(value: CallValue): string {
+  return value.kind === "text" ? value.text : String(value.value);
 }
 
 function toToolResult(value: CallValue, pattern: string): CallToolResult {

@@ -1,0 +1,264 @@
+// Plugins that describe their own tools: hyper-mcp's interface 1 (`describe` + `call`, as mcp.run
+// servlets do) and interface 2 (`list_tools` + `call_tool`, optionally prompts and resources).
+// Detection from the exports, the JSON each export is given, and the checks on what comes back.
+// A plugin's output is untrusted input: it is validated with the MCP SDK's own zod schemas, so
+// whatever is served is something every client accepts.
+
+import { Ajv } from "ajv";
+import {
+  CallToolResultSchema,
+  GetPromptResultSchema,
+  ListPromptsResultSchema,
+  ListResourcesResultSchema,
+  ListResourceTemplatesResultSchema,
+  ListToolsResultSchema,
+  LoggingMessageNotificationParamsSchema,
+  ProgressNotificationParamsSchema,
+  ReadResourceResultSchema,
+  type CallToolResult,
+  type GetPromptResult,
+  type LoggingMessageNotification,
+  type ProgressNotification,
+  type ReadResourceResult,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { ModuleSpec } from "../config/load.js";
+import { isValidToolName, toolNameFromExport } from "./naming.js";
+import type { Discovery, ExportDecision, JsonSchema, PluginInterface, PluginOffers, ToolDef } from "./types.js";
+import { formatSignature, type WasmInfo } from "./wasm-binary.js";
+
+interface InterfaceSpec {
+  label: string;
+  /** Export that lists the tools, and export that runs them. */
+  list: string;
+  call: string;
+  /** Every export that belongs to the interface (never served as a tool). */
+  exports: string[];
+}
+
+export const INTERFACES: Record<PluginInterface, InterfaceSpec> = {
+  describe_v1: {
+    label: "interface 1 (hyper-mcp v1, mcp.run servlet): describe + call",
+    list: "describe",
+    call: "call",
+    exports: ["describe", "call"],
+  },
+  mcp_v2: {
+    label: "interface 2 (hyper-mcp v2): list_tools + call_tool",
+    list: "list_tools",
+    call: "call_tool",
+    exports: [
+      "list_tools", "call_tool", "list_prompts", "get_prompt", "list_resources", "list_resource_templates",
+      "read_resource", "complete", "on_roots_list_changed",
+    ],
+  },
+};
+
+/** Which describing interface an Extism plugin's exports implement, if any (interface 1 wins, as in hyper-mcp). */
+export function detectInterface(exportNames: string[]): PluginInterface | undefined {
+  const has = new Set(exportNames);
+  if (has.has("describe") && has.has("call")) return "describe_v1";
+  if (has.has("list_tools") && has.has("call_tool")) return "mcp_v2";
+  return undefined;
+}
+
+/**
+ * What can be known without running the plugin: which exports belong to the interface. The tools
+ * themselves come from `describePlugin`, which asks the plugin at load.
+ */
+export function discoverDescribing(spec: ModuleSpec, info: WasmInfo, iface: PluginInterface): Discovery {
+  const { label, call, exports } = INTERFACES[iface];
+  const decisions: ExportDecision[] = info.functions.map((fn) => {
+    const signature = formatSignature(fn.signature, fn.paramNames);
+    if (fn.name === call) return { export: fn.name, signature, pattern: iface, rule: `${label}: runs every tool the plugin lists` };
+    if (exports.includes(fn.name)) return { export: fn.name, signature, rule: `${label}: part of the interface, never a tool itself` };
+    return { export: fn.name, signature, rule: `not a tool: the plugin describes its own tools (${label})` };
+  });
+  const warnings = spec.tools
+    .filter((t) => t.pattern || t.input_schema || t.arguments)
+    .map((t) => `tools.${t.function_name}: pattern, input_schema and arguments are ignored: the plugin describes its own tools and schemas`);
+  return { abi: "extism", interface: iface, tools: [], decisions, warnings };
+}
+
+/** Runs one export of the plugin with a text input (through the worker pool, with a deadline). */
+export type RunExport = (fn: string, input: string) => Promise<string>;
+
+/** Identifies the request a plugin call serves; interface 2 passes it to the plugin as its context. */
+export interface RequestInfo {
+  id?: string | number;
+  /** The request's `_meta` (it carries the progressToken). */
+  meta?: Record<string, unknown>;
+}
+
+const LOAD_REQUEST: RequestInfo = { id: "wasmforge-load" };
+
+/** Asks the plugin for its tools (and, for interface 2, its prompts and resources) and checks them. */
+export async function describePlugin(spec: ModuleSpec, info: WasmInfo, discovery: Discovery, run: RunExport): Promise<Discovery> {
+  const iface = discovery.interface;
+  if (!iface) return discovery;
+  const { list, call } = INTERFACES[iface];
+  const exported = new Set(info.functions.map((f) => f.name));
+  const listInput = iface === "describe_v1" ? "" : JSON.stringify({ context: pluginContext(LOAD_REQUEST) });
+  const listed = check(ListToolsResultSchema, parseJson(await run(list, listInput), list), list);
+
+  const overrides = new Map(spec.tools.map((t) => [t.function_name, t]));
+  const warnings = [...discovery.warnings];
+  const tools: ToolDef[] = [];
+  const seen = new Set<string>();
+  for (const t of listed.tools) {
+    if (seen.has(t.name)) throw new Error(`${list} lists the tool "${t.name}" twice`);
+    seen.add(t.name);
+    const override = overrides.get(t.name);
+    if (override?.hidden) continue;
+    const name = override?.name ?? t.name;
+    if (!isValidToolName(name)) {
+      throw new Error(
+        `${list} returned the tool name "${name}", which breaks the naming rule (1-64 letters, digits, "_" or "-"); ` +
+          `rename it in the config: [[modules.tools]] function_name = "${t.name}", name = "${toolNameFromExport(t.name)}"`,
+      );
+    }
+    const inputSchema = checkSchema(t.inputSchema, `${list}: tool "${t.name}" has an invalid inputSchema`);
+    const outputSchema = t.outputSchema && checkSchema(t.outputSchema, `${list}: tool "${t.name}" has an invalid outputSchema`);
+    tools.push({
+      name,
+      description: override?.description ?? t.description ?? `${t.title ?? t.name} (module "${spec.name}")`,
+      inputSchema,
+      outputSchema,
+      title: t.title,
+      annotations: t.annotations,
+      module: spec.name,
+      function: call,
+      shape: { pattern: "extism" },
+      timeoutMs: override?.timeout_ms,
+      plugin: { interface: iface, tool: t.name },
+    });
+  }
+  for (const name of overrides.keys()) {
+    if (!seen.has(name)) warnings.push(`tools: function_name "${name}" is not a tool the plugin lists (it lists: ${[...seen].join(", ") || "none"})`);
+  }
+  const offers = iface === "mcp_v2" ? await listOffers(exported, run) : undefined;
+  return { ...discovery, tools, warnings, offers };
+}
+
+async function listOffers(exported: Set<string>, run: RunExport): Promise<PluginOffers | undefined> {
+  const input = JSON.stringify({ context: pluginContext(LOAD_REQUEST) });
+  const ask = async <T>(fn: string, schema: Parser<T>): Promise<T | undefined> =>
+    exported.has(fn) ? check(schema, parseJson(await run(fn, input), fn), fn) : undefined;
+  // Prompts need get_prompt and resources need read_resource to be of any use; lists without them are left out.
+  const prompts = exported.has("get_prompt") ? (await ask("list_prompts", ListPromptsResultSchema))?.prompts ?? [] : [];
+  const canRead = exported.has("read_resource");
+  const resources = canRead ? (await ask("list_resources", ListResourcesResultSchema))?.resources ?? [] : [];
+  const resourceTemplates = canRead ? (await ask("list_resource_templates", ListResourceTemplatesResultSchema))?.resourceTemplates ?? [] : [];
+  if (prompts.length + resources.length + resourceTemplates.length === 0) return undefined;
+  return { prompts, resources, resourceTemplates };
+}
+
+// ---------------------------------------------------------------- what each export is given
+
+function pluginContext(request: RequestInfo): { id: string | number; _meta: Record<string, unknown> } {
+  return { id: request.id ?? "wasmforge", _meta: request.meta ?? {} };
+}
+
+/** The input of the plugin's call export for one tool call. */
+export function toolCallInput(plugin: NonNullable<ToolDef["plugin"]>, args: Record<string, unknown>, request: RequestInfo): string {
+  const params = { name: plugin.tool, arguments: args };
+  // mcp.run's schema has the method beside the params; some servlets check it.
+  if (plugin.interface === "describe_v1") return JSON.stringify({ method: "tools/call", params });
+  return JSON.stringify({ request: params, context: pluginContext(request) });
+}
+
+export function promptInput(name: string, args: Record<string, string> | undefined, request: RequestInfo): string {
+  return JSON.stringify({ request: { name, ...(args ? { arguments: args } : {}) }, context: pluginContext(request) });
+}
+
+export function resourceInput(uri: string, request: RequestInfo): string {
+  return JSON.stringify({ request: { uri }, context: pluginContext(request) });
+}
+
+// ---------------------------------------------------------------- what comes back
+
+/** The plugin broke its contract: its output is not what the interface says. */
+export class PluginOutputError extends Error {}
+
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+const outputValidators = new WeakMap<JsonSchema, ReturnType<typeof ajv.compile>>();
+
+export function parseToolResult(tool: ToolDef, text: string): CallToolResult {
+  const fn = tool.function;
+  const result = check(CallToolResultSchema, parseJson(text, fn), fn);
+  if (tool.outputSchema && !result.isError) {
+    if (!result.structuredContent) throw new PluginOutputError(`${fn} returned no structuredContent, but the tool declares an outputSchema`);
+    let validate = outputValidators.get(tool.outputSchema);
+    if (!validate) outputValidators.set(tool.outputSchema, (validate = ajv.compile(tool.outputSchema)));
+    if (!validate(result.structuredContent)) {
+      throw new PluginOutputError(`${fn} returned structuredContent that does not match the tool's outputSchema: ${ajv.errorsText(validate.errors)}`);
+    }
+  }
+  return result;
+}
+
+export function parsePromptResult(text: string): GetPromptResult {
+  return check(GetPromptResultSchema, parseJson(text, "get_prompt"), "get_prompt");
+}
+
+export function parseReadResult(text: string): ReadResourceResult {
+  return check(ReadResourceResultSchema, parseJson(text, "read_resource"), "read_resource");
+}
+
+export type PluginNotification =
+  | { method: "notifications/message"; params: LoggingMessageNotification["params"] }
+  | { method: "notifications/progress"; params: ProgressNotification["params"] };
+
+/** A notification a plugin sent through notify_logging_message or notify_progress. */
+export function parseNotification(method: PluginNotification["method"], text: string): PluginNotification {
+  const fn = method === "notifications/message" ? "notify_logging_message" : "notify_progress";
+  const json = parseJson(text, fn);
+  return method === "notifications/message"
+    ? { method, params: check(LoggingMessageNotificationParamsSchema, json, fn) }
+    : { method, params: check(ProgressNotificationParamsSchema, json, fn) };
+}
+
+function parseJson(text: string, fn: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const shown = text.length > 80 ? `${text.slice(0, 80)}…` : text;
+    throw new PluginOutputError(`${fn} returned text that is not valid JSON (${(err as Error).message}): ${JSON.stringify(shown)}`);
+  }
+}
+
+interface Issue {
+  path: PropertyKey[];
+  message: string;
+}
+interface Parser<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: Issue[] } };
+}
+
+function check<T>(schema: Parser<T>, value: unknown, fn: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.slice(0, 3).map((i) => `${formatPath(i.path)}: ${i.message}`);
+  const more = parsed.error.issues.length > 3 ? ` (and ${parsed.error.issues.length - 3} more)` : "";
+  throw new PluginOutputError(`${fn} returned JSON that does not fit the MCP schema: ${issues.join("; ")}${more}`);
+}
+
+function formatPath(path: PropertyKey[]): string {
+  let out = "";
+  for (const key of path) out += typeof key === "number" ? `[${key}]` : out ? `.${String(key)}` : String(key);
+  return out || "(top level)";
+}
+
+/**
+ * Returns the schema as served and validated. A top-level `$schema` is dropped: MCP schemas are
+ * 2020-12 by default, and a draft URI Ajv's default build does not know would fail every call.
+ */
+function checkSchema(schema: Record<string, unknown>, what: string): JsonSchema {
+  const { $schema: _dropped, ...rest } = schema;
+  try {
+    ajv.compile(rest);
+    ajv.removeSchema(rest);
+  } catch (err) {
+    throw new PluginOutputError(`${what}: ${(err as Error).message}`);
+  }
+  return rest;
+}
