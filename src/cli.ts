@@ -5,6 +5,7 @@ import { Command, Option } from "commander";
 import { cacheClear, cacheList } from "./cli/cache.js";
 import { fetchModules } from "./cli/fetch.js";
 import { call } from "./cli/call.js";
+import { importWasimancer, type ImportOptions } from "./cli/import.js";
 import { inspect } from "./cli/inspect.js";
 import { newProject } from "./cli/new.js";
 import { tools } from "./cli/tools.js";
@@ -124,6 +125,27 @@ program
   .option("--dir <dir>", "directory to create (default: ./NAME); must be new or empty")
   .action((name: string, opts: { dir?: string }) => {
     process.exitCode = newProject(name, opts);
+  });
+
+program
+  .command("import")
+  .description("convert a WASImancer project (plugins.yml, resources.yml, prompts.yml) into wasmforge.toml, printed on stdout")
+  .argument("[plugins]", "WASImancer plugins.yml")
+  .option("--resources <file>", "WASImancer resources.yml: static resources and dynamic ones (resource templates)")
+  .option("--prompts <file>", "WASImancer prompts.yml")
+  .option("--base <dir>", "the directory the TOML will be saved in: module paths are written relative to it (default: .)")
+  .addHelpText(
+    "after",
+    `
+Examples:
+  wasmforge import plugins/plugins.yml > wasmforge.toml
+  wasmforge import plugins/plugins.yml --resources resources/resources.yml --prompts prompts/prompts.yml > wasmforge.toml
+
+What cannot be carried over exactly (dropped keys, renamed tools, hidden exports) is reported on stderr.`,
+  )
+  .action(async (plugins: string | undefined, opts: ImportOptions) => {
+    quietByDefault();
+    process.exitCode = await importWasimancer(plugins, opts);
   });
 
 async function main(): Promise<void> {

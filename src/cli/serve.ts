@@ -60,6 +60,7 @@ export async function serve(options: ServeOptions): Promise<void> {
         token: process.env.WASMFORGE_TOKEN || config.server.token,
         allowedHosts: config.server.allowed_hosts,
         maxBodyBytes: config.server.max_body_kb * 1024,
+        adminToken: process.env.WASMFORGE_ADMIN_TOKEN || config.server.admin_token,
       }),
     );
   }

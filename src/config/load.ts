@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import type { z } from "zod";
-import { configSchema, type RawModule, type ServerSettings, type ToolOverride } from "./schema.js";
+import { configSchema, managedSchema, type RawModule, type ServerSettings, type ToolOverride } from "./schema.js";
 
 export type ModuleSource =
   | { kind: "local"; path: string }
@@ -23,12 +23,51 @@ export interface ModuleSpec {
   pluginConfig: Record<string, string>;
 }
 
+/** A `[[resources]]` entry: exactly one of `text` and `path` (absolute) is set. */
+export interface ResourceSpec {
+  name: string;
+  uri: string;
+  description?: string;
+  mimeType?: string;
+  text?: string;
+  path?: string;
+}
+
+export interface ResourceTemplateSpec {
+  name: string;
+  uriTemplate: string;
+  description?: string;
+  mimeType?: string;
+  /** With {{variable}} placeholders. */
+  text: string;
+}
+
+export interface PromptSpec {
+  name: string;
+  description?: string;
+  arguments: { name: string; description?: string; required: boolean }[];
+  /** Texts with {{argument}} placeholders. */
+  messages: { role: "user" | "assistant"; text: string }[];
+}
+
 export interface Config {
   file: string;
   dir: string;
   server: ServerSettings;
   cache: { directory: string; maxSizeMb?: number };
+  /** The config's own modules, then the managed ones (uploaded through the admin API). */
   modules: ModuleSpec[];
+  resources: ResourceSpec[];
+  resourceTemplates: ResourceTemplateSpec[];
+  prompts: PromptSpec[];
+  managed: {
+    /** The TOML file the admin API writes (it may not exist yet). */
+    file: string;
+    /** Where uploaded .wasm files are stored. */
+    dir: string;
+    /** Names of the modules that came from the managed file. */
+    modules: string[];
+  };
 }
 
 export class ConfigError extends Error {
@@ -56,6 +95,13 @@ export function findConfig(flag?: string, env: NodeJS.ProcessEnv = process.env):
   return found;
 }
 
+/** The managed-modules file beside a config: wasmforge.toml → wasmforge.managed.toml. */
+export function managedFileFor(configFile: string): string {
+  const file = resolve(configFile);
+  return join(dirname(file), `${basename(file, extname(file))}.managed.toml`);
+}
+
+/** Reads the config and, when it exists, the managed-modules file beside it. */
 export function loadConfig(file: string): Config {
   let text: string;
   try {
@@ -63,21 +109,21 @@ export function loadConfig(file: string): Config {
   } catch (err) {
     throw new ConfigError(`${file}: cannot read config: ${(err as Error).message}`);
   }
-  return parseConfig(text, file);
+  const managedFile = managedFileFor(file);
+  let managed: string | undefined;
+  try {
+    managed = readFileSync(managedFile, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw new ConfigError(`${managedFile}: cannot read the managed modules file: ${(err as Error).message}`);
+    }
+  }
+  return parseConfig(text, file, managed);
 }
 
-export function parseConfig(text: string, file: string): Config {
-  let data: unknown;
-  try {
-    data = parseToml(text);
-  } catch (err) {
-    if (err instanceof TomlError) {
-      const reason = err.message.split("\n")[0]!.replace(/^Invalid TOML document: /, "");
-      throw new ConfigError(`${file}:${err.line}:${err.column}: TOML syntax error: ${reason}`);
-    }
-    throw err;
-  }
-  const parsed = configSchema.safeParse(data);
+/** `managed` is the text of the managed-modules file, whose modules come after the config's own. */
+export function parseConfig(text: string, file: string, managed?: string): Config {
+  const parsed = configSchema.safeParse(parseTomlText(text, file));
   if (!parsed.success) throw new ConfigError(formatIssues(file, parsed.error.issues));
   const raw = parsed.data;
   const dir = dirname(resolve(file));
@@ -89,6 +135,12 @@ export function parseConfig(text: string, file: string): Config {
     }
     names.add(m.name);
   }
+  checkUnique(file, "prompts", raw.prompts.map((p) => p.name), "prompt name");
+  checkUnique(file, "resources", raw.resources.map((r) => r.uri), "resource uri");
+  checkUnique(file, "resource_templates", raw.resource_templates.map((t) => t.uri_template), "uri_template");
+
+  const managedFile = managedFileFor(file);
+  const managedModules = managed === undefined ? [] : parseManaged(managed, managedFile, file, raw.modules);
 
   const xdgCache = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
   return {
@@ -99,8 +151,67 @@ export function parseConfig(text: string, file: string): Config {
       directory: raw.cache.directory ? resolve(dir, raw.cache.directory) : join(xdgCache, "wasmforge"),
       maxSizeMb: raw.cache.max_size_mb,
     },
-    modules: raw.modules.filter((m) => m.enabled).map((m) => toModuleSpec(m, dir, raw.server)),
+    modules: [...raw.modules, ...managedModules].filter((m) => m.enabled).map((m) => toModuleSpec(m, dir, raw.server)),
+    resources: raw.resources.map((r) => ({
+      name: r.name,
+      uri: r.uri,
+      description: r.description,
+      mimeType: r.mime_type,
+      text: r.text,
+      path: r.path === undefined ? undefined : resolve(dir, r.path),
+    })),
+    resourceTemplates: raw.resource_templates.map((t) => ({
+      name: t.name,
+      uriTemplate: t.uri_template,
+      description: t.description,
+      mimeType: t.mime_type,
+      text: t.text,
+    })),
+    prompts: raw.prompts,
+    managed: {
+      file: managedFile,
+      dir: raw.server.managed_dir ? resolve(dir, raw.server.managed_dir) : join(dir, ".wasmforge-managed"),
+      modules: managedModules.map((m) => m.name),
+    },
   };
+}
+
+function parseTomlText(text: string, file: string): unknown {
+  try {
+    return parseToml(text);
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const reason = err.message.split("\n")[0]!.replace(/^Invalid TOML document: /, "");
+      throw new ConfigError(`${file}:${err.line}:${err.column}: TOML syntax error: ${reason}`);
+    }
+    throw err;
+  }
+}
+
+/** The managed file's modules; paths in it are relative to the config's directory, like the config's. */
+function parseManaged(text: string, managedFile: string, configFile: string, configModules: RawModule[]): RawModule[] {
+  const parsed = managedSchema.safeParse(parseTomlText(text, managedFile));
+  if (!parsed.success) throw new ConfigError(formatIssues(managedFile, parsed.error.issues));
+  const seen = new Map(configModules.map((m, i) => [m.name, `${configFile} (modules[${i}])`]));
+  for (const [i, m] of parsed.data.modules.entries()) {
+    const other = seen.get(m.name);
+    if (other) {
+      throw new ConfigError(
+        `module name "${m.name}" is defined in both ${other} and ${managedFile} (modules[${i}]); ` +
+          `rename one, or remove the managed one (DELETE /admin/modules/${m.name})`,
+      );
+    }
+    seen.set(m.name, `${managedFile} (modules[${i}])`);
+  }
+  return parsed.data.modules;
+}
+
+function checkUnique(file: string, table: string, keys: string[], what: string): void {
+  const seen = new Set<string>();
+  for (const [i, key] of keys.entries()) {
+    if (seen.has(key)) throw new ConfigError(`${file}: ${table}[${i}]: ${what} "${key}" is used twice; each must be unique`);
+    seen.add(key);
+  }
 }
 
 function toModuleSpec(m: RawModule, dir: string, server: ServerSettings): ModuleSpec {

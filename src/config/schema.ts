@@ -52,7 +52,7 @@ const httpSource = z.strictObject({
   checksum: sha256.optional(),
 });
 
-const moduleEntry = z
+export const moduleEntry = z
   .strictObject({
     name: z.string().min(1),
     description: z.string().optional(),
@@ -100,6 +100,10 @@ const serverSection = z.strictObject({
   max_body_kb: positiveInt.default(4 * 1024),
   token: z.string().min(1).optional(),
   admin_token: z.string().min(1).optional(),
+  /** Where modules uploaded through the admin API are stored (default: .wasmforge-managed/ beside the config). */
+  managed_dir: z.string().min(1).optional(),
+  /** Largest module the admin API accepts; larger uploads get 413. */
+  max_upload_mb: positiveInt.default(64),
   allowed_hosts: z.array(z.string()).default([]),
 });
 
@@ -108,9 +112,55 @@ const cacheSection = z.strictObject({
   max_size_mb: positiveInt.optional(),
 });
 
+const absoluteUri = z.string().refine((s) => URL.canParse(s), "expected an absolute URI, e.g. docs://readme or file:///notes.txt");
+
+const resourceEntry = z
+  .strictObject({
+    name: z.string().min(1),
+    uri: absoluteUri,
+    description: z.string().optional(),
+    mime_type: z.string().min(1).optional(),
+    text: z.string().optional(),
+    /** A file read on each request, relative to the config. */
+    path: z.string().min(1).optional(),
+  })
+  .superRefine((r, ctx) => {
+    if ((r.text === undefined) === (r.path === undefined)) {
+      ctx.addIssue({ code: "custom", message: "give exactly one of `text` or `path`" });
+    }
+  });
+
+const resourceTemplateEntry = z.strictObject({
+  name: z.string().min(1),
+  /** RFC 6570 level 1, e.g. greet://{first}/{last}. */
+  uri_template: z.string().min(1),
+  description: z.string().optional(),
+  mime_type: z.string().min(1).optional(),
+  /** The content; {{variable}} is replaced by the variable's value from the URI. */
+  text: z.string(),
+});
+
+const promptEntry = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  arguments: z
+    .array(z.strictObject({ name: z.string().min(1), description: z.string().optional(), required: z.boolean().default(false) }))
+    .default([]),
+  /** {{argument}} in a message's text is replaced by the argument's value. */
+  messages: z.array(z.strictObject({ role: z.enum(["user", "assistant"]), text: z.string() })).min(1),
+});
+
 export const configSchema = z.strictObject({
   server: serverSection.prefault({}),
   cache: cacheSection.prefault({}),
+  modules: z.array(moduleEntry).default([]),
+  resources: z.array(resourceEntry).default([]),
+  resource_templates: z.array(resourceTemplateEntry).default([]),
+  prompts: z.array(promptEntry).default([]),
+});
+
+/** The file the admin API writes beside the config: only modules. */
+export const managedSchema = z.strictObject({
   modules: z.array(moduleEntry).default([]),
 });
 
@@ -119,4 +169,7 @@ export type RawModule = z.infer<typeof moduleEntry>;
 export type ToolOverride = z.infer<typeof toolOverride>;
 export type ArgumentSpec = z.infer<typeof argumentSpec>;
 export type ServerSettings = z.infer<typeof serverSection>;
+export type RawResource = z.infer<typeof resourceEntry>;
+export type RawResourceTemplate = z.infer<typeof resourceTemplateEntry>;
+export type RawPrompt = z.infer<typeof promptEntry>;
 export type CacheSettings = z.infer<typeof cacheSection>;

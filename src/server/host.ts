@@ -31,6 +31,7 @@ import { WorkerPool, defaultPoolSize, type CallOutcome, type CallRequest } from 
 import type { CallValue } from "../runtime/protocol.js";
 import { ArgumentError, checkArguments, toCallInput } from "./arguments.js";
 import { assembleCatalog, buildCatalog, loadModules, type Catalog, type LoadedModule, type ModuleFailure } from "./catalog.js";
+import { configOffers } from "./config-offers.js";
 import { mergePrompts, mergeResources, mergeResourceTemplates, promptSource, resourceSource, type OfferSource } from "./offers.js";
 
 export interface CallContext {
@@ -56,8 +57,6 @@ type OffersListener = (changed: { prompts: boolean; resources: boolean }) => voi
 export class ToolHost {
   private readonly listeners = new Set<ChangeListener>();
   private readonly offerListeners = new Set<OffersListener>();
-  /** Prompts and resources from elsewhere than the plugins (e.g. the config), after the plugins'. */
-  private readonly extraSources: OfferSource[] = [];
   /** Calls running per module key: a replaced module is unloaded once its calls have finished. */
   private readonly running = new Map<string, number>();
   private readonly retired = new Set<string>();
@@ -126,15 +125,11 @@ export class ToolHost {
     }
   }
 
-  /** Adds a source of prompts and resources beside the plugins; the plugins' come first. */
-  addOfferSource(source: OfferSource): void {
-    this.extraSources.push(source);
-  }
-
-  /** Every source of prompts and resources, plugins first (in config order). */
+  /** Every source of prompts and resources: the config's own first (the user wrote them), then plugins in config order. */
   offerSources(): OfferSource[] {
     const plugins = this.catalog.modules.filter((m) => m.discovery.offers).map((m) => this.pluginOffers(m));
-    return [...plugins, ...this.extraSources];
+    const fromConfig = configOffers(this.config);
+    return fromConfig ? [fromConfig, ...plugins] : plugins;
   }
 
   /** Whether anything offers prompts or resources (sessions declare the capabilities only then). */

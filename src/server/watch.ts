@@ -20,7 +20,8 @@ export interface Watcher {
 }
 
 function watchedFiles(host: ToolHost): Set<string> {
-  const files = new Set([resolve(host.config.file)]);
+  // The managed-modules file (admin API) too, even before it exists: its creation is a change.
+  const files = new Set([resolve(host.config.file), resolve(host.config.managed.file)]);
   for (const m of host.config.modules) if (m.source.kind === "local") files.add(resolve(m.source.path));
   return files;
 }

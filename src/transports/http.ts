@@ -1,17 +1,20 @@
 // MCP Streamable HTTP at /mcp, stateful: every `initialize` gets its own SDK transport and session,
 // found again by the `mcp-session-id` header, so notifications (list_changed, log messages) reach
 // each client over its own GET stream. Checks run cheapest first and before any body is read:
-// Host/Origin (DNS rebinding), path, bearer token, method, then the body size.
+// Host/Origin (DNS rebinding), path, bearer token, method, then the body size. The admin API
+// (src/admin/) answers /admin/* and WASImancer's plugin routes, with its own token.
 
-import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { ADMIN_MODULES_PATH, adminRouter, isAdminPath } from "../admin/router.js";
 import { log } from "../log.js";
 import type { ToolHost } from "../server/host.js";
 import { openSession, type Session } from "../server/session.js";
 import { BindError, checkExposure, formatAddress, isLoopback, listen, type Address } from "./bind.js";
 import type { Listener } from "./stdio.js";
+import { tokenChecker } from "./token.js";
 
 export interface HttpOptions {
   address: Address;
@@ -21,6 +24,8 @@ export interface HttpOptions {
   /** Host names (or host:port) accepted in Host/Origin besides the loopback names. */
   allowedHosts: string[];
   maxBodyBytes: number;
+  /** Turns the admin API on; it must differ from `token`. */
+  adminToken?: string;
 }
 
 export const MCP_PATH = "/mcp";
@@ -41,7 +46,11 @@ export async function serveHttp(host: ToolHost, options: HttpOptions): Promise<L
   if (!isLoopback(options.address.host) && !options.token) {
     throw new BindError(`refusing to serve ${where} without a token: set WASMFORGE_TOKEN or [server] token, which clients then send as "Authorization: Bearer <token>"`);
   }
+  if (options.adminToken !== undefined && options.adminToken === options.token) {
+    throw new BindError("refusing to serve the admin API with the same token as clients: set WASMFORGE_ADMIN_TOKEN (or [server] admin_token) to a different secret");
+  }
   checkExposure("http", options.address, options.allowRemote, log.warn);
+  const admin = options.adminToken === undefined ? undefined : adminRouter(host, options.adminToken);
   const hostAllowed = hostAllowlist(options.address, options.allowedHosts);
   const checkToken = options.token === undefined ? undefined : tokenChecker(options.token);
 
@@ -53,7 +62,14 @@ export async function serveHttp(host: ToolHost, options: HttpOptions): Promise<L
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const refused = checkHeaders(req, hostAllowed);
     if (refused) return reply(res, 403, refused);
-    if (new URL(req.url ?? "/", "http://localhost").pathname !== MCP_PATH) {
+    const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (isAdminPath(pathname)) {
+      if (!admin) return reply(res, 404, "not found: the admin API is off; set WASMFORGE_ADMIN_TOKEN or [server] admin_token to turn it on");
+      if (stopping) return reply(res, 503, "the server is shutting down", { connection: "close" });
+      trackAnswer(res);
+      return admin(req, res, pathname);
+    }
+    if (pathname !== MCP_PATH) {
       return reply(res, 404, `not found: MCP is served at ${MCP_PATH}`);
     }
     if (checkToken) {
@@ -70,13 +86,11 @@ export async function serveHttp(host: ToolHost, options: HttpOptions): Promise<L
     }
     if (stopping) return reply(res, 503, "the server is shutting down", { connection: "close" });
 
-    if (req.method === "POST") {
-      const answered = new Promise<void>((resolve) => res.once("close", resolve));
-      inFlight.add(answered);
-      void answered.then(() => inFlight.delete(answered));
-    }
+    if (req.method === "POST") trackAnswer(res);
     let body: unknown;
     if (req.method === "POST") {
+      // Answered only once the checks above passed: the client sends its body after this.
+      if (/^100-continue$/i.test(req.headers.expect ?? "")) res.writeContinue();
       const read = await readBody(req, options.maxBodyBytes);
       if (read === undefined) {
         return reply(res, 413, `request body larger than the ${options.maxBodyBytes}-byte limit ([server] max_body_kb)`, { connection: "close" });
@@ -98,6 +112,12 @@ export async function serveHttp(host: ToolHost, options: HttpOptions): Promise<L
       return startSession(req, res, body);
     }
     return reply(res, 400, "Bad Request: no mcp-session-id header; start a session with an initialize request");
+  };
+
+  const trackAnswer = (res: ServerResponse) => {
+    const answered = new Promise<void>((resolve) => res.once("close", resolve));
+    inFlight.add(answered);
+    void answered.then(() => inFlight.delete(answered));
   };
 
   const handleIn = async (entry: HttpSession, req: IncomingMessage, res: ServerResponse, body: unknown) => {
@@ -130,7 +150,7 @@ export async function serveHttp(host: ToolHost, options: HttpOptions): Promise<L
     if (transport.sessionId === undefined) await entry.session.close();
   };
 
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     route(req, res).catch((err: Error) => {
       // A client that went away is no server error.
       if (res.destroyed) return log.debug(`http ${req.method} ${req.url}: ${err.message}`);
@@ -138,7 +158,10 @@ export async function serveHttp(host: ToolHost, options: HttpOptions): Promise<L
       if (!res.headersSent) reply(res, 500, "internal error");
       else res.destroy();
     });
-  });
+  };
+  const server = createServer(handle);
+  // Expect: 100-continue is answered by the route, after the token checks, not by Node up front.
+  server.on("checkContinue", handle);
 
   const sweep = setInterval(() => {
     const now = Date.now();
@@ -153,6 +176,7 @@ export async function serveHttp(host: ToolHost, options: HttpOptions): Promise<L
 
   const bound = await listen(server, options.address, "http");
   log.info(`listening on http://${formatAddress(bound)}${MCP_PATH} (MCP Streamable HTTP${checkToken ? ", bearer token required" : ""})`);
+  if (admin) log.info(`admin API on http://${formatAddress(bound)}${ADMIN_MODULES_PATH} (admin token required)`);
 
   let closing: Promise<void> | undefined;
   return {
@@ -195,17 +219,6 @@ function readBody(req: IncomingMessage, max: number): Promise<string | undefined
     // A client gone mid-body: settles nothing if the body was already complete.
     req.once("close", () => reject(new Error("the client closed the connection before sending the whole body")));
   });
-}
-
-/** Compares bearer tokens in constant time: hashing first makes the lengths equal too. */
-function tokenChecker(token: string): (header: string | undefined) => "ok" | "missing" | "wrong" {
-  const expected = createHash("sha256").update(token).digest();
-  return (header) => {
-    const match = /^Bearer +(\S+) *$/i.exec(header ?? "");
-    if (!match) return "missing";
-    const given = createHash("sha256").update(match[1]!).digest();
-    return timingSafeEqual(expected, given) ? "ok" : "wrong";
-  };
 }
 
 /**
