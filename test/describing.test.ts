@@ -126,9 +126,11 @@ describe("plugins that describe themselves, beside a plain Extism plugin", () =>
     await server.client.setLoggingLevel("info");
     const result = await server.client.callTool({ name: "steps", arguments: { count: 3 }, _meta: { progressToken: "steps-1" } });
     expect(textOf(result)).toBe("did 3 steps");
-    // The plugin's own steps, after the server's "started" (0), under the client's token; no synthetic "done" after them.
+    // The plugin's own steps, after the server's "received" (0) and "running" (0.5), under the client's
+    // token; no synthetic "done" after them.
     expect(progress).toEqual([
       { progressToken: "steps-1", progress: 0, total: 1 },
+      { progressToken: "steps-1", progress: 0.5, total: 1, message: "running" },
       ...[1, 2, 3].map((i) => ({ progressToken: "steps-1", progress: i, total: 3, message: `step ${i} of 3` })),
     ]);
     // Its info lines arrive; its debug line is below the level the client asked for.

@@ -123,9 +123,12 @@ export function rawInputSchema(shape: CallShape): JsonSchema {
 }
 
 export function rawOutputSchema(shape: CallShape): JsonSchema | undefined {
+  if (shape.pattern === "numeric" && (shape.result === "f32" || shape.result === "f64")) {
+    // JSON has no Infinity or NaN: those come as the strings "Infinity", "-Infinity", "NaN".
+    return { type: "object", properties: { result: { type: ["number", "string"] } }, required: ["result"] };
+  }
   if (shape.pattern === "numeric" || shape.pattern === "ptr_len_to_i32") {
-    const type = shape.pattern === "numeric" && (shape.result === "f32" || shape.result === "f64") ? "number" : "integer";
-    return { type: "object", properties: { result: { type } }, required: ["result"] };
+    return { type: "object", properties: { result: { type: "integer" } }, required: ["result"] };
   }
   return undefined;
 }

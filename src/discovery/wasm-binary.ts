@@ -285,6 +285,120 @@ export function capMemory(bytes: Uint8Array, maxPages: number): Uint8Array {
   return out;
 }
 
+/** Prefix of the exports WasmForge adds so a fresh instance's globals can be reset between calls. */
+export const GLOBAL_EXPORT_PREFIX = "__wasmforge_global_";
+
+/**
+ * Exports every mutable global the module keeps to itself, so a used instance can be put back to
+ * its just-instantiated state (memory bytes + globals) instead of instantiating again for each
+ * call. Returns the names of all mutable globals' exports, or undefined when that is not possible
+ * (an init expression or a type WasmForge does not decode, or no export section).
+ */
+export function exposeMutableGlobals(bytes: Uint8Array): { bytes: Uint8Array; globals: string[] } | undefined {
+  const all = sections(bytes);
+  let importedGlobals = 0;
+  const mutable: number[] = [];
+  const exported = new Map<number, string>();
+  let exportSection: Section | undefined;
+  try {
+    for (const section of all) {
+      const r = new Reader(bytes, section.start, section.end);
+      if (section.id === 2) {
+        const count = r.u32();
+        for (let i = 0; i < count; i++) {
+          r.name();
+          r.name();
+          const kind = r.byte();
+          if (kind === 0 || kind === 4) r.u32();
+          else if (kind === 1) (r.byte(), r.limits());
+          else if (kind === 2) r.limits();
+          else if (kind === 3) {
+            r.byte();
+            if (r.byte() === 1) return undefined; // an imported mutable global is shared state we cannot reset
+            importedGlobals++;
+          } else return undefined;
+        }
+      } else if (section.id === 6) {
+        const count = r.u32();
+        for (let i = 0; i < count; i++) {
+          const type = r.valueType();
+          if (type === "v128") return undefined; // not readable from JavaScript
+          if (r.byte() === 1) mutable.push(importedGlobals + i);
+          if (!skipConstExpr(r)) return undefined;
+        }
+      } else if (section.id === 7) {
+        exportSection = section;
+        const count = r.u32();
+        for (let i = 0; i < count; i++) {
+          const name = r.name();
+          const kind = r.byte();
+          const index = r.u32();
+          if (kind === 3) exported.set(index, name);
+        }
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  if (mutable.length === 0) return { bytes, globals: [] };
+  if (!exportSection) return undefined;
+  const added = mutable.filter((i) => !exported.has(i));
+  const names = mutable.map((i) => exported.get(i) ?? `${GLOBAL_EXPORT_PREFIX}${i}`);
+  if (added.length === 0) return { bytes, globals: names };
+
+  const r = new Reader(bytes, exportSection.start, exportSection.end);
+  const count = r.u32();
+  const encoder = new TextEncoder();
+  const extra: number[] = [];
+  for (const index of added) {
+    const name = encoder.encode(`${GLOBAL_EXPORT_PREFIX}${index}`);
+    extra.push(...encodeU32(name.length), ...name, 3, ...encodeU32(index));
+  }
+  const body = [...encodeU32(count + added.length), ...bytes.subarray(r.pos, exportSection.end), ...extra];
+  const header = [7, ...encodeU32(body.length)];
+  const out = new Uint8Array(bytes.length - (exportSection.end - exportSection.headerStart) + header.length + body.length);
+  out.set(bytes.subarray(0, exportSection.headerStart), 0);
+  out.set(header, exportSection.headerStart);
+  out.set(body, exportSection.headerStart + header.length);
+  out.set(bytes.subarray(exportSection.end), exportSection.headerStart + header.length + body.length);
+  return { bytes: out, globals: names };
+}
+
+/** Skips a constant expression (MVP and extended-const); false when it uses anything else. */
+function skipConstExpr(r: Reader): boolean {
+  for (;;) {
+    const op = r.byte();
+    switch (op) {
+      case 0x0b:
+        return true;
+      case 0x41:
+      case 0x42:
+      case 0x23:
+      case 0xd2:
+        r.skipLeb();
+        break;
+      case 0x43:
+        r.pos += 4;
+        break;
+      case 0x44:
+        r.pos += 8;
+        break;
+      case 0xd0:
+        r.byte();
+        break;
+      case 0x6a:
+      case 0x6b:
+      case 0x6c:
+      case 0x7c:
+      case 0x7d:
+      case 0x7e:
+        break;
+      default:
+        return false;
+    }
+  }
+}
+
 function encodeU32(value: number): number[] {
   const out: number[] = [];
   do {

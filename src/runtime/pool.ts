@@ -24,6 +24,8 @@ export interface CallRequest {
   onLog?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
   /** MCP notifications the module sent through a host function during this call (JSON, unchecked). */
   onNotify?: (method: NotificationMethod, json: string) => void;
+  /** The call left the queue and is running in a worker. */
+  onStart?: () => void;
 }
 
 interface Job {
@@ -40,6 +42,8 @@ interface Slot {
   loaded: Set<string>;
   job?: Job;
   retired: boolean;
+  /** The worker has started up; only then does it get calls, so a deadline never counts start-up. */
+  ready: boolean;
 }
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
@@ -56,8 +60,9 @@ export class WorkerPool {
   private nextId = 1;
   private closed = false;
 
+  /** One worker starts at once; more start only when calls wait, up to `size`. */
   constructor(readonly size: number = defaultPoolSize()) {
-    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+    this.slots.push(this.spawn());
   }
 
   register(key: string, module: WebAssembly.Module, options: LoadOptions): void {
@@ -104,7 +109,7 @@ export class WorkerPool {
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: 256 },
     });
-    const slot: Slot = { worker, loaded: new Set(), retired: false };
+    const slot: Slot = { worker, loaded: new Set(), retired: false, ready: false };
     worker.stdout.on("data", (chunk: Buffer) => log.info(`worker output: ${chunk.toString().trimEnd()}`));
     worker.stderr.on("data", (chunk: Buffer) => log.debug(`worker stderr: ${chunk.toString().trimEnd()}`));
     worker.on("message", (message: FromWorker) => this.onMessage(slot, message));
@@ -115,6 +120,11 @@ export class WorkerPool {
   }
 
   private onMessage(slot: Slot, message: FromWorker): void {
+    if (message.type === "ready") {
+      slot.ready = true;
+      this.dispatch();
+      return;
+    }
     const job = slot.job;
     if (message.type === "log") {
       if (job && message.id === job.id) job.request.onLog?.(message.level, message.message);
@@ -138,9 +148,11 @@ export class WorkerPool {
     this.replace(slot);
   }
 
+  /** Drops a dead worker; dispatch starts another when calls need one, and one always stays warm. */
   private replace(slot: Slot): void {
     const index = this.slots.indexOf(slot);
-    if (index >= 0 && !this.closed) this.slots[index] = this.spawn();
+    if (index >= 0) this.slots.splice(index, 1);
+    if (this.slots.length === 0 && !this.closed) this.slots.push(this.spawn());
     this.dispatch();
   }
 
@@ -169,10 +181,15 @@ export class WorkerPool {
   private dispatch(): void {
     if (this.closed) return;
     for (const slot of this.slots) {
-      if (slot.job || slot.retired) continue;
+      if (slot.job || slot.retired || !slot.ready) continue;
       const job = this.nextJob();
-      if (!job) return;
+      if (!job) break;
       this.start(slot, job);
+    }
+    // Calls still waiting: start workers for them (each takes a few tens of milliseconds).
+    const starting = this.slots.filter((s) => !s.ready && !s.retired).length;
+    for (let waiting = this.queue.length - starting; waiting > 0 && this.slots.length < this.size; waiting--) {
+      this.slots.push(this.spawn());
     }
   }
 
@@ -206,6 +223,7 @@ export class WorkerPool {
       timeoutMs,
     );
     this.post(slot, { type: "call", id: job.id, key, fn, shape, input });
+    job.request.onStart?.();
   }
 
   private post(slot: Slot, message: ToWorker): void {

@@ -7,6 +7,13 @@ export interface LoadOptions {
   abi: ModuleAbi;
   /** "fresh": new instance per call; "keep": one instance per worker, reused across calls. */
   state: "fresh" | "keep";
+  /**
+   * For "fresh" plain modules: the exports of every mutable global. With them a used instance is
+   * reset (memory bytes and globals) instead of instantiated again. Undefined: instantiate per call.
+   */
+  resettableGlobals?: string[];
+  /** Pages grown right after instantiation to hold string arguments (modules without an allocator). */
+  scratchPages: number;
   maxMemoryBytes: number;
   maxOutputBytes: number;
   /** Memory the module imports instead of defining (we provide it, capped). */
@@ -32,6 +39,8 @@ export type ToWorker =
   | { type: "call"; id: number; key: string; fn: string; shape: CallShape; input: CallInput };
 
 export type FromWorker =
+  /** The worker has started and takes calls: deadlines count from here. */
+  | { type: "ready" }
   | { type: "result"; id: number; ok: true; value: CallValue }
   | { type: "result"; id: number; ok: false; error: string }
   | { type: "log"; id?: number; key: string; level: "debug" | "info" | "warn" | "error"; message: string }

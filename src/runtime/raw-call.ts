@@ -15,7 +15,12 @@ export interface RawInstance {
   wasi?: WasiShim;
   /** Bytes grown for string input when the module has no allocator; reused by kept instances. */
   scratch?: { ptr: number; size: number };
+  /** The just-instantiated state, when the instance can be put back to it after a call. */
+  pristine?: { memory?: Uint8Array; globals: { global: WebAssembly.Global; value: unknown }[] };
 }
+
+/** Above this, copying the memory back costs more than a new instance. */
+const MAX_RESET_BYTES = 1 << 20;
 
 export function instantiateRaw(module: WebAssembly.Module, options: LoadOptions): RawInstance {
   const imports: WebAssembly.Imports = {};
@@ -42,7 +47,36 @@ export function instantiateRaw(module: WebAssembly.Module, options: LoadOptions)
   if (wasi && memory) wasi.bind(memory);
   const start = instance.exports._initialize;
   if (typeof start === "function") start();
-  return { exports: instance.exports, memory, wasi };
+  const inst: RawInstance = { exports: instance.exports, memory, wasi };
+  if (memory && options.scratchPages > 0) {
+    const previous = memory.grow(options.scratchPages);
+    inst.scratch = { ptr: previous * PAGE, size: options.scratchPages * PAGE };
+  }
+  if (options.state === "fresh" && options.resettableGlobals && (memory?.buffer.byteLength ?? 0) <= MAX_RESET_BYTES) {
+    inst.pristine = {
+      memory: memory ? new Uint8Array(memory.buffer).slice() : undefined,
+      globals: options.resettableGlobals.map((name) => {
+        const global = instance.exports[name] as WebAssembly.Global;
+        return { global, value: global.value };
+      }),
+    };
+  }
+  return inst;
+}
+
+/**
+ * Puts a used instance back to its just-instantiated state, so the next call sees no trace of
+ * this one. False when that is not possible (the memory grew): instantiate a new one instead.
+ */
+export function resetRaw(inst: RawInstance): boolean {
+  const pristine = inst.pristine;
+  if (!pristine) return false;
+  if (pristine.memory) {
+    if (!inst.memory || inst.memory.buffer.byteLength !== pristine.memory.length) return false;
+    new Uint8Array(inst.memory.buffer).set(pristine.memory);
+  }
+  for (const { global, value } of pristine.globals) global.value = value;
+  return true;
 }
 
 export function callRaw(inst: RawInstance, fnName: string, shape: CallShape, input: CallInput, options: LoadOptions): CallValue {

@@ -3,17 +3,22 @@
 // needs to be interruptible.
 
 import { parentPort } from "node:worker_threads";
-import { callExtism, instantiateExtism, type ExtismInstance, type PluginLog } from "./extism-call.js";
+import type { ExtismInstance, PluginLog } from "./extism-call.js";
 import type { Notify } from "./host-functions.js";
 import type { CallValue, FromWorker, LoadOptions, ToWorker } from "./protocol.js";
-import { callRaw, describeFailure, instantiateRaw, ToolError, type RawInstance } from "./raw-call.js";
+import { callRaw, describeFailure, instantiateRaw, resetRaw, ToolError, type RawInstance } from "./raw-call.js";
 
 interface Loaded {
   module: WebAssembly.Module;
   options: LoadOptions;
+  /** The instance the next call uses: kept ("keep"), or reset to its first state ("fresh"). */
   raw?: RawInstance;
   extism?: ExtismInstance;
 }
+
+// @extism/extism is loaded only by workers that meet a plugin: plain modules start faster without it.
+let extismRuntime: Promise<typeof import("./extism-call.js")> | undefined;
+const extism = () => (extismRuntime ??= import("./extism-call.js"));
 
 const port = parentPort!;
 const loaded = new Map<string, Loaded>();
@@ -45,6 +50,7 @@ let chain: Promise<void> = Promise.resolve();
 port.on("message", (message: ToWorker) => {
   chain = chain.then(() => handle(message));
 });
+send({ type: "ready" });
 
 async function handle(message: ToWorker): Promise<void> {
   switch (message.type) {
@@ -77,6 +83,7 @@ async function run(entry: Loaded, call: Extract<ToWorker, { type: "call" }>, id:
   const { options } = entry;
   const key = call.key;
   if (options.abi === "extism") {
+    const { callExtism, instantiateExtism } = await extism();
     const inst = entry.extism ?? (await instantiateExtism(entry.module, options, pluginLog(key), pluginNotify(key)));
     if (options.state === "keep") entry.extism = inst;
     try {
@@ -91,15 +98,19 @@ async function run(entry: Loaded, call: Extract<ToWorker, { type: "call" }>, id:
   }
 
   let inst: RawInstance | undefined;
+  let failed = false;
   try {
     inst = entry.raw ?? instantiateRaw(entry.module, options);
-    if (options.state === "keep") entry.raw = inst;
+    entry.raw = inst;
     return callRaw(inst, call.fn, call.shape, call.input, options);
   } catch (err) {
-    entry.raw = undefined;
+    failed = true;
     throw describeFailure(err, inst, options);
   } finally {
     const printed = inst?.wasi?.takeOutput();
     if (printed) send({ type: "log", id, key, level: "info", message: `module output: ${printed.trimEnd()}` });
+    // "fresh": the next call must see no trace of this one; "keep": only a failure discards it.
+    const reusable = options.state === "keep" ? !failed : inst !== undefined && resetRaw(inst);
+    if (!reusable) entry.raw = undefined;
   }
 }

@@ -7,7 +7,7 @@ import type { Config, ModuleSpec } from "../config/load.js";
 import { describePlugin, type RunExport } from "../discovery/describing.js";
 import { discoverTools } from "../discovery/index.js";
 import type { Discovery, ToolDef } from "../discovery/types.js";
-import { capMemory, pagesForMegabytes, readWasmInfo, type WasmInfo } from "../discovery/wasm-binary.js";
+import { capMemory, exposeMutableGlobals, pagesForMegabytes, readWasmInfo, type WasmInfo } from "../discovery/wasm-binary.js";
 import { log } from "../log.js";
 import { planImports } from "../runtime/imports.js";
 import { WorkerPool } from "../runtime/pool.js";
@@ -147,12 +147,15 @@ export async function compileModule(
   }
   const discovery = discoverTools(spec, info);
   const maxPages = pagesForMegabytes(spec.maxMemoryMb);
-  const memoryMin = (imp: { name: string; module: string }) =>
-    info.memories.find((m) => m.imported)?.minPages ?? (void imp, 1);
-  const plan = planImports(discovery.abi, info.imports, memoryMin);
+  const plan = planImports(discovery.abi, info.imports, () => info.memories.find((m) => m.imported)?.minPages ?? 1);
+  const state = spec.state ?? (discovery.abi === "extism" ? "keep" : "fresh");
+  const capped = capMemory(bytes, maxPages);
+  // A fresh plain instance is put back to its first state after each call rather than built anew:
+  // that needs its mutable globals exported.
+  const exposed = discovery.abi === "raw" && state === "fresh" && !plan.importedMemory ? exposeMutableGlobals(capped) : undefined;
   let module: WebAssembly.Module;
   try {
-    module = await WebAssembly.compile(capMemory(bytes, maxPages) as Uint8Array<ArrayBuffer>);
+    module = await WebAssembly.compile((exposed?.bytes ?? capped) as Uint8Array<ArrayBuffer>);
   } catch (err) {
     throw new Error(`not a valid WebAssembly module: ${(err as Error).message}`);
   }
@@ -162,7 +165,9 @@ export async function compileModule(
   }
   const options: LoadOptions = {
     abi: discovery.abi,
-    state: spec.state ?? (discovery.abi === "extism" ? "keep" : "fresh"),
+    state,
+    resettableGlobals: exposed?.globals,
+    scratchPages: needsScratch(discovery, info) ? 1 : 0,
     maxMemoryBytes: maxPages * 65536,
     maxOutputBytes: config.server.max_output_mb * 1024 * 1024,
     importedMemory: plan.importedMemory,
@@ -172,6 +177,12 @@ export async function compileModule(
         : undefined,
   };
   return { spec, key, sha256, origin, module, info, discovery, options };
+}
+
+/** String tools of a module without an allocator get their bytes in pages grown for the purpose. */
+function needsScratch(discovery: Discovery, info: WasmInfo): boolean {
+  const stringTools = discovery.tools.some((t) => t.shape.pattern === "ptr_len_to_i32" || t.shape.pattern === "ptr_len_to_string");
+  return stringTools && !info.functions.some((f) => f.name === "alloc" || f.name === "malloc");
 }
 
 /** Changes whenever the bytes or anything that shapes how they are served changes. */

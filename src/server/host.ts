@@ -41,6 +41,8 @@ export interface CallContext {
   request?: RequestInfo;
   /** Logging and progress notifications the plugin sent for this request (already checked). */
   onNotify?: (notification: PluginNotification) => void;
+  /** The call left the queue and runs in a worker. */
+  onStart?: () => void;
 }
 
 /** A resource URI nobody serves (the MCP spec's code for it). */
@@ -219,6 +221,7 @@ export class ToolHost {
           ctx.onLog?.(level, message);
         },
         onNotify: (method, json) => this.notify(module, ctx, method, json),
+        onStart: ctx.onStart,
       });
     } finally {
       const left = (this.running.get(key) ?? 1) - 1;
@@ -330,7 +333,8 @@ function textOf(value: CallValue): string {
 
 function toToolResult(value: CallValue, pattern: string): CallToolResult {
   if (value.kind === "number") {
-    return { content: [{ type: "text", text: String(value.value) }], structuredContent: { result: value.value } };
+    const result = Number.isFinite(value.value) ? value.value : String(value.value);
+    return { content: [{ type: "text", text: String(value.value) }], structuredContent: { result } };
   }
   const result: CallToolResult = { content: [{ type: "text", text: value.text }] };
   if (pattern !== "extism") {

@@ -75,6 +75,9 @@ export async function openSession(host: ToolHost, transport: Transport): Promise
     };
     const ctx: CallContext = {
       signal: extra.signal,
+      onStart: () => {
+        if (!fromPlugin) void sendProgress({ progress: 0.5, total: 1, message: "running" });
+      },
       request: { id: extra.requestId, meta: extra._meta },
       onNotify: (notification) => {
         if (notification.method === "notifications/message") {
