@@ -120,3 +120,45 @@ describe("module output", () => {
     expect(stderr).toContain("hello from the module on stdout");
   });
 });
+
+describe("module state", () => {
+  // next() bumps a private global and a counter in memory, and returns both as one number.
+  const counter = async (): Promise<Uint8Array> => {
+    const wabt = await (await import("wabt")).default();
+    const parsed = wabt.parseWat(
+      "counter.wat",
+      `(module (memory (export "memory") 1)
+        (global $n (mut i32) (i32.const 0))
+        (func (export "next") (result i32)
+          (global.set $n (i32.add (global.get $n) (i32.const 1)))
+          (i32.store (i32.const 64) (i32.add (i32.load (i32.const 64)) (i32.const 1)))
+          (i32.add (i32.mul (global.get $n) (i32.const 1000)) (i32.load (i32.const 64)))))`,
+    );
+    return parsed.toBinary({}).buffer;
+  };
+
+  it('plain modules start every call fresh; state = "keep" carries it over', async () => {
+    const { writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const dir = (await import("./helpers.js")).tempDir();
+    writeFileSync(join(dir, "counter.wasm"), await counter());
+    const config = writeConfig(
+      `[server]\npool_size = 1\n[[modules]]\nname = "fresh"\npath = "counter.wasm"\n` +
+        `[[modules]]\nname = "kept"\npath = "counter.wasm"\nstate = "keep"\n[[modules.tools]]\nfunction_name = "next"\nname = "next_kept"\n`,
+      dir,
+    );
+    const server = await connect(["serve", "--config", config]);
+    try {
+      const fresh: string[] = [];
+      const kept: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        fresh.push(textOf(await server.client.callTool({ name: "next", arguments: {} })));
+        kept.push(textOf(await server.client.callTool({ name: "next_kept", arguments: {} })));
+      }
+      expect(fresh).toEqual(["1001", "1001", "1001"]);
+      expect(kept).toEqual(["1001", "2002", "3003"]);
+    } finally {
+      await server.close();
+    }
+  });
+});
