@@ -2,18 +2,15 @@
 // wasmforge: an MCP server that turns WebAssembly modules into tools.
 
 import { Command, Option } from "commander";
-import { cacheClear, cacheList } from "./cli/cache.js";
-import { fetchModules } from "./cli/fetch.js";
-import { call } from "./cli/call.js";
-import { importWasimancer, type ImportOptions } from "./cli/import.js";
-import { inspect } from "./cli/inspect.js";
-import { newProject } from "./cli/new.js";
-import { tools } from "./cli/tools.js";
-import { serve, type ServeOptions } from "./cli/serve.js";
+import type { ImportOptions } from "./cli/import.js";
+import type { ServeOptions } from "./cli/serve.js";
 import { ConfigError } from "./config/load.js";
 import { BindError } from "./transports/bind.js";
 import { LOG_LEVELS, log, setLogLevel, type LogLevel } from "./log.js";
-import { SERVER_VERSION } from "./server/session.js";
+import { SERVER_VERSION } from "./version.js";
+
+// Each command loads its own code when it runs, so `serve` over stdio starts without the HTTP,
+// multipart, YAML or scaffolding code the other commands need.
 
 const program = new Command()
   .name("wasmforge")
@@ -52,26 +49,26 @@ Examples:
 Serving stdio alone, the server exits once stdin closes (after answering what it received).
 On SIGINT/SIGTERM it stops accepting, finishes in-flight calls and exits.`,
   )
-  .action((opts: ServeOptions) => serve(opts));
+  .action(async (opts: ServeOptions) => (await import("./cli/serve.js")).serve(opts));
 
 program
   .command("fetch")
   .description("download and verify every module the config names (prints each module's name, SHA-256 and size)")
   .addOption(configOption())
   .addHelpText("after", "\nAfter a successful fetch, `wasmforge serve` starts without any network request.")
-  .action((opts: { config?: string }) => fetchModules(opts));
+  .action(async (opts: { config?: string }) => (await import("./cli/fetch.js")).fetchModules(opts));
 
 const cache = program.command("cache").description("inspect or empty the download cache ([cache] directory)");
 cache
   .command("list")
   .description("list cached modules: SHA-256, size, last use, source URL")
   .addOption(configOption())
-  .action((opts: { config?: string }) => cacheList(opts));
+  .action(async (opts: { config?: string }) => (await import("./cli/cache.js")).cacheList(opts));
 cache
   .command("clear")
   .description("delete every cached module (they are downloaded again when needed)")
   .addOption(configOption())
-  .action((opts: { config?: string }) => cacheClear(opts));
+  .action(async (opts: { config?: string }) => (await import("./cli/cache.js")).cacheClear(opts));
 
 // Module-author commands print results on stdout; keep stderr to warnings unless --log-level asks.
 const quietByDefault = () => {
@@ -85,7 +82,7 @@ program
   .option("--json", "print the report as JSON")
   .action(async (file: string, opts: { json?: boolean }) => {
     quietByDefault();
-    process.exitCode = await inspect(file, opts);
+    process.exitCode = await (await import("./cli/inspect.js")).inspect(file, opts);
   });
 
 program
@@ -95,7 +92,7 @@ program
   .option("--json", "print the tools (with full input schemas) and failures as JSON")
   .action(async (opts: { config?: string; json?: boolean }) => {
     quietByDefault();
-    process.exitCode = await tools(opts);
+    process.exitCode = await (await import("./cli/tools.js")).tools(opts);
   });
 
 program
@@ -115,7 +112,7 @@ Examples:
   )
   .action(async (tool: string, args: string | undefined, opts: { config?: string; json?: boolean }) => {
     quietByDefault();
-    process.exitCode = await call(tool, args, opts);
+    process.exitCode = await (await import("./cli/call.js")).call(tool, args, opts);
   });
 
 program
@@ -123,8 +120,8 @@ program
   .description("scaffold a module project (AssemblyScript, built as an Extism plugin) with a build script, a wasmforge.toml and a README")
   .argument("<name>", "project name: lowercase letters, digits, - or _")
   .option("--dir <dir>", "directory to create (default: ./NAME); must be new or empty")
-  .action((name: string, opts: { dir?: string }) => {
-    process.exitCode = newProject(name, opts);
+  .action(async (name: string, opts: { dir?: string }) => {
+    process.exitCode = (await import("./cli/new.js")).newProject(name, opts);
   });
 
 program
@@ -145,7 +142,7 @@ What cannot be carried over exactly (dropped keys, renamed tools, hidden exports
   )
   .action(async (plugins: string | undefined, opts: ImportOptions) => {
     quietByDefault();
-    process.exitCode = await importWasimancer(plugins, opts);
+    process.exitCode = await (await import("./cli/import.js")).importWasimancer(plugins, opts);
   });
 
 async function main(): Promise<void> {

@@ -3,9 +3,7 @@ import { log } from "../log.js";
 import { ToolHost } from "../server/host.js";
 import { watchHost, type Watcher } from "../server/watch.js";
 import { parseAddress } from "../transports/bind.js";
-import { serveHttp } from "../transports/http.js";
 import { serveStdio, type Listener } from "../transports/stdio.js";
-import { serveTcp } from "../transports/tcp.js";
 
 export interface ServeOptions {
   config?: string;
@@ -51,10 +49,10 @@ export async function serve(options: ServeOptions): Promise<void> {
 
   const allowRemote = options.allowRemote === true;
   const maxMessageBytes = config.server.max_message_kb * 1024;
-  if (tcp) listeners.push(await serveTcp(host, { address: tcp, allowRemote, maxMessageBytes }));
+  if (tcp) listeners.push(await (await import("../transports/tcp.js")).serveTcp(host, { address: tcp, allowRemote, maxMessageBytes }));
   if (http) {
     listeners.push(
-      await serveHttp(host, {
+      await (await import("../transports/http.js")).serveHttp(host, {
         address: http,
         allowRemote,
         token: process.env.WASMFORGE_TOKEN || config.server.token,

@@ -1,13 +1,17 @@
 // Checks a call's arguments against the tool's input schema and turns them into wasm inputs.
 
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import { Ajv2020 } from "ajv/dist/2020.js";
+import { createRequire } from "node:module";
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from "ajv";
+import type { Ajv2020 } from "ajv/dist/2020.js";
 import type { ToolDef } from "../discovery/types.js";
 import type { CallInput } from "../runtime/protocol.js";
 
-const options = { allErrors: true, strict: false, validateFormats: false };
+const options: Options = { allErrors: true, strict: false, validateFormats: false };
 const draft07 = new Ajv(options);
-const draft2020 = new Ajv2020(options);
+// The 2020-12 dialect is loaded the first time a schema asks for it.
+let draft2020: Ajv2020 | undefined;
+const require = createRequire(import.meta.url);
+const ajv2020 = (): Ajv2020 => (draft2020 ??= new (require("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js")).Ajv2020(options));
 const compiled = new WeakMap<ToolDef, ValidateFunction | Error>();
 
 export class ArgumentError extends Error {}
@@ -19,7 +23,7 @@ function validatorFor(tool: ToolDef): ValidateFunction {
       // `$id` would be registered once per Ajv instance and clash when a reload brings the tool back;
       // `$schema` picks the dialect (2020-12 for schemas that say so, else draft-07).
       const { $id: _id, $schema, ...schema } = tool.inputSchema;
-      const ajv = typeof $schema === "string" && /2019-09|2020-12/.test($schema) ? draft2020 : draft07;
+      const ajv = typeof $schema === "string" && /2019-09|2020-12/.test($schema) ? ajv2020() : draft07;
       validate = ajv.compile(schema);
     } catch (err) {
       validate = new Error(`tool "${tool.name}" has an invalid input schema: ${(err as Error).message}`);

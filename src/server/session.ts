@@ -21,7 +21,7 @@ import {
 import { log, onLog } from "../log.js";
 import type { CallContext, ToolHost } from "./host.js";
 
-export const SERVER_VERSION = "0.1.0";
+import { SERVER_VERSION } from "../version.js";
 
 const LEVELS: LoggingLevel[] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
