@@ -59,6 +59,8 @@ export class WorkerPool {
   private readonly modules = new Map<string, { module: WebAssembly.Module; options: LoadOptions }>();
   private nextId = 1;
   private closed = false;
+  /** Shared with every worker: at most one of them polls for work at a time (see worker.ts). */
+  private readonly pollToken = new Int32Array(new SharedArrayBuffer(4));
 
   /** One worker starts at once; more start only when calls wait, up to `size`. */
   constructor(readonly size: number = defaultPoolSize()) {
@@ -104,6 +106,7 @@ export class WorkerPool {
 
   private spawn(): Slot {
     const worker = new Worker(WORKER_URL, {
+      workerData: { pollToken: this.pollToken },
       // A worker's own stdout would be forwarded to ours, which carries the protocol.
       stdout: true,
       stderr: true,
@@ -222,7 +225,10 @@ export class WorkerPool {
       () => this.finish(job, { ok: false, error: `timed out after ${timeoutMs} ms`, reason: "timeout" }, true),
       timeoutMs,
     );
-    this.post(slot, { type: "call", id: job.id, key, fn, shape, input });
+    // One call at a time: the worker waits for the next one awake (low latency). Under load the
+    // cores are better spent running calls, so workers sleep between them.
+    const poll = this.queue.length === 0 && this.slots.every((s) => s === slot || !s.job);
+    this.post(slot, { type: "call", id: job.id, key, fn, shape, input, poll });
     job.request.onStart?.();
   }
 

@@ -36,7 +36,8 @@ export type CallValue = { kind: "number"; value: number } | { kind: "text"; text
 export type ToWorker =
   | { type: "load"; key: string; module: WebAssembly.Module; options: LoadOptions }
   | { type: "unload"; key: string }
-  | { type: "call"; id: number; key: string; fn: string; shape: CallShape; input: CallInput };
+  /** `poll`: keep polling for the next call a moment after this one (the pool is lightly loaded). */
+  | { type: "call"; id: number; key: string; fn: string; shape: CallShape; input: CallInput; poll: boolean };
 
 export type FromWorker =
   /** The worker has started and takes calls: deadlines count from here. */
