@@ -305,3 +305,17 @@ describe("help", () => {
     expect(serve.stdout).toMatch(/WASMFORGE_CONFIG/);
   });
 });
+
+describe("plugins from newer and Go PDKs", () => {
+  it("load and answer: WASI imports, _start, void exports and host functions 1.0.3 lacks", async () => {
+    const server = await connect(["serve", "--config", writeConfig(moduleEntry("modern", "modern-plugin.wasm"))]);
+    try {
+      const names = (await server.client.listTools()).tools.map((t) => t.name).sort();
+      expect(names).toEqual(["echo", "shout"]);
+      expect(textOf(await server.client.callTool({ name: "echo", arguments: { hello: "world" } }))).toBe('{"hello":"world"}');
+      expect(textOf(await server.client.callTool({ name: "shout", arguments: { word: "quiet" } }))).toBe('{"WORD":"QUIET"}');
+    } finally {
+      await server.close();
+    }
+  });
+});
