@@ -5,8 +5,11 @@
 //
 //   node bench/conformance.mjs            (after `npm run build`; exits 1 if an applicable scenario fails)
 //
-// The scenarios call fixture tools by fixed names (test_simple_text, ...): the config below serves
-// example modules under those names, plus bench/conformance/log-plugin.wat for the logging scenario.
+// The scenarios call fixtures by fixed names (test_simple_text, test://static-text, test_simple_prompt, ...):
+// the config below serves example modules under those names, config [[resources]], [[resource_templates]]
+// and [[prompts]] with the content the scenarios expect, and three small plugins from bench/conformance/:
+// log-plugin.wat (logging), content-plugin.wat (image, audio and embedded-resource tool results) and
+// prompt-plugin.wat (prompts with image and embedded-resource messages).
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,42 +20,77 @@ const CONFORMANCE = "@modelcontextprotocol/conformance@0.1.16";
 
 /** Scenarios that test features WasmForge does not offer, and why. */
 const NOT_APPLICABLE = {
-  "completion-complete": "no prompts or resource templates, so nothing to complete",
-  "tools-call-image": "module results are text (and structured JSON); no image content",
-  "tools-call-audio": "module results are text (and structured JSON); no audio content",
-  "tools-call-embedded-resource": "module results are text (and structured JSON); no embedded resources",
-  "tools-call-mixed-content": "module results are text (and structured JSON); no image or resource parts",
-  "tools-call-sampling": "modules have no way to ask the client for an LLM completion mid-call",
-  "tools-call-elicitation": "modules have no way to ask the user for input mid-call",
-  "elicitation-sep1034-defaults": "modules have no way to ask the user for input mid-call",
-  "elicitation-sep1330-enums": "modules have no way to ask the user for input mid-call",
-  "resources-list": "WasmForge serves tools only, no resources",
-  "resources-read-text": "WasmForge serves tools only, no resources",
-  "resources-read-binary": "WasmForge serves tools only, no resources",
-  "resources-templates-read": "WasmForge serves tools only, no resources",
-  "resources-subscribe": "WasmForge serves tools only, no resources",
-  "resources-unsubscribe": "WasmForge serves tools only, no resources",
-  "prompts-list": "WasmForge serves tools only, no prompts",
-  "prompts-get-simple": "WasmForge serves tools only, no prompts",
-  "prompts-get-with-args": "WasmForge serves tools only, no prompts",
-  "prompts-get-embedded-resource": "WasmForge serves tools only, no prompts",
-  "prompts-get-with-image": "WasmForge serves tools only, no prompts",
+  "completion-complete": "no argument completion: WasmForge does not serve completion/complete (nor a plugin's `complete` export)",
+  "resources-subscribe": "no resource subscriptions: resources are read on request and never watched for a client",
+  "resources-unsubscribe": "no resource subscriptions: resources are read on request and never watched for a client",
+  "tools-call-sampling": "modules cannot send requests to the client, so no LLM sampling mid-call",
+  "tools-call-elicitation": "modules cannot send requests to the client, so no asking the user mid-call",
+  "elicitation-sep1034-defaults": "modules cannot send requests to the client, so no asking the user mid-call",
+  "elicitation-sep1330-enums": "modules cannot send requests to the client, so no asking the user mid-call",
 };
+
+/** A 1x1 red PNG, served as the binary resource. */
+const PNG_BASE64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
+const FIXTURE_PLUGINS = ["log-plugin", "content-plugin", "prompt-plugin"];
 
 const SCHEMA_2020_12 =
   '{ "$schema" = "https://json-schema.org/draft/2020-12/schema", type = "object", ' +
   '"$defs" = { address = { type = "object", properties = { street = { type = "string" }, city = { type = "string" } } } }, ' +
   'properties = { name = { type = "string" }, address = { "$ref" = "#/$defs/address" } }, additionalProperties = false }';
 
-async function compileFixture(dir) {
+/** Compiles each bench/conformance/NAME.wat into dir; returns NAME → .wasm path. */
+async function compileFixtures(dir) {
   const wabt = await (await import("wabt")).default();
-  const source = readFileSync(join(ROOT, "bench", "conformance", "log-plugin.wat"), "utf8");
-  const file = join(dir, "log-plugin.wasm");
-  writeFileSync(file, wabt.parseWat("log-plugin.wat", source).toBinary({}).buffer);
-  return file;
+  const files = {};
+  for (const name of FIXTURE_PLUGINS) {
+    const source = readFileSync(join(ROOT, "bench", "conformance", `${name}.wat`), "utf8");
+    files[name] = join(dir, `${name}.wasm`);
+    writeFileSync(files[name], wabt.parseWat(`${name}.wat`, source).toBinary({}).buffer);
+  }
+  return files;
 }
 
-function writeFixtureConfig(dir, logPlugin) {
+/** The resources, resource template and prompts the scenarios read, as the config declares them. */
+function offersConfig(pngFile) {
+  return `
+[[resources]]
+name = "static-text"
+uri = "test://static-text"
+description = "A static text resource"
+mime_type = "text/plain"
+text = "This is the content of the static text resource."
+
+[[resources]]
+name = "static-binary"
+uri = "test://static-binary"
+description = "A static binary resource (a 1x1 PNG)"
+mime_type = "image/png"
+path = ${JSON.stringify(pngFile)}
+
+[[resource_templates]]
+name = "template-data"
+uri_template = "test://template/{id}/data"
+description = "Data for an id"
+mime_type = "application/json"
+text = '{"id":"{{id}}","templateTest":true,"data":"Data for ID: {{id}}"}'
+
+[[prompts]]
+name = "test_simple_prompt"
+description = "A simple prompt without arguments"
+messages = [{ role = "user", text = "This is a simple prompt for testing." }]
+
+[[prompts]]
+name = "test_prompt_with_arguments"
+description = "A prompt with two arguments"
+arguments = [
+  { name = "arg1", description = "First test argument", required = true },
+  { name = "arg2", description = "Second test argument", required = true },
+]
+messages = [{ role = "user", text = "Prompt with arguments: arg1='{{arg1}}', arg2='{{arg2}}'" }]
+`;
+}
+
+function writeFixtureConfig(dir, plugins) {
   const module = (name, path, tools) =>
     `[[modules]]\nname = "${name}"\npath = ${JSON.stringify(path)}\n` +
     tools.map(([fn, as, extra = ""]) => `[[modules.tools]]\nfunction_name = "${fn}"\nname = "${as}"\n${extra}`).join("");
@@ -63,7 +101,10 @@ function writeFixtureConfig(dir, logPlugin) {
       ...hide(["count_words", "describe_url"]),
     ]),
     module("fail-plugin", join(ROOT, "test-modules", "fail-plugin.wasm"), [["always_fail", "test_error_handling"], ...hide(["crash", "ok"])]),
-    module("log-plugin", logPlugin, [["log_thrice", "test_tool_with_logging"]]),
+    module("log-plugin", plugins["log-plugin"], [["log_thrice", "test_tool_with_logging"]]),
+    // Self-describing plugins: they name their own tools and prompts as the scenarios expect.
+    module("content-plugin", plugins["content-plugin"], []),
+    module("prompt-plugin", plugins["prompt-plugin"], []),
     // SEP-1613: a JSON Schema 2020-12 input_schema from the config reaches tools/list untouched.
     module("text-plugin", join(ROOT, "test-modules", "text-plugin.wasm"), [
       ["greet", "json_schema_2020_12_tool", `input_schema = ${SCHEMA_2020_12}\n`],
@@ -74,8 +115,10 @@ function writeFixtureConfig(dir, logPlugin) {
       ...hide(["add", "scale", "fib", "validate_url", "process_response"]),
     ]),
   ].join("\n");
+  const png = join(dir, "static-binary.png");
+  writeFileSync(png, Buffer.from(PNG_BASE64, "base64"));
   const file = join(dir, "wasmforge.toml");
-  writeFileSync(file, config);
+  writeFileSync(file, config + offersConfig(png));
   return file;
 }
 
@@ -98,7 +141,7 @@ if (!existsSync(CLI)) {
   process.exit(1);
 }
 const dir = tempDir("wasmforge-conformance-");
-const config = writeFixtureConfig(dir, await compileFixture(dir));
+const config = writeFixtureConfig(dir, await compileFixtures(dir));
 const server = await spawnListening(wasmforgeCommand(config, ["--http", "127.0.0.1:0", "--log-level", "info"]), "http");
 const outDir = join(dir, "results");
 let run;
