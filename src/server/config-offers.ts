@@ -3,8 +3,9 @@
 
 import { readFile } from "node:fs/promises";
 import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
-import { ErrorCode, McpError, type GetPromptResult, type ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
+import type { GetPromptResult, ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Config, PromptSpec, ResourceSpec, ResourceTemplateSpec } from "../config/load.js";
+import { internalError, invalidParams, resourceNotFound } from "./errors.js";
 import type { OfferSource } from "./offers.js";
 
 /** The config's own offers, or undefined when it has none. */
@@ -24,7 +25,7 @@ export function configOffers(config: Config): OfferSource | undefined {
         const variables = new UriTemplate(template.uriTemplate).match(uri);
         if (variables) return renderTemplate(template, uri, variables);
       }
-      throw new McpError(-32002, `Resource not found: "${uri}"`, { uri });
+      throw resourceNotFound(`Resource not found: "${uri}"`, uri);
     },
   };
 }
@@ -40,8 +41,7 @@ export function substitute(text: string, values: Record<string, string>): string
 function renderPrompt(prompt: PromptSpec, args: Record<string, string>): GetPromptResult {
   const missing = prompt.arguments.filter((a) => a.required && (args[a.name] === undefined || args[a.name] === ""));
   if (missing.length > 0) {
-    throw new McpError(
-      ErrorCode.InvalidParams,
+    throw invalidParams(
       `prompt "${prompt.name}": missing required argument${missing.length > 1 ? "s" : ""} ${missing.map((a) => `"${a.name}"`).join(", ")}`,
     );
   }
@@ -67,7 +67,7 @@ async function readConfigResource(resource: ResourceSpec): Promise<ReadResourceR
   try {
     bytes = await readFile(resource.path!);
   } catch (err) {
-    throw new McpError(ErrorCode.InternalError, `resource "${uri}": cannot read ${resource.path}: ${(err as Error).message}`);
+    throw internalError(`resource "${uri}": cannot read ${resource.path}: ${(err as Error).message}`);
   }
   const text = resource.mimeType && !TEXT_TYPES.test(resource.mimeType) ? undefined : utf8(bytes);
   if (text !== undefined) return { contents: [{ uri, mimeType: resource.mimeType ?? "text/plain", text }] };

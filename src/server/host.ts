@@ -2,8 +2,6 @@
 // this; it knows nothing of sockets or JSON-RPC framing.
 
 import {
-  ErrorCode,
-  McpError,
   type CallToolResult,
   type GetPromptResult,
   type Prompt,
@@ -32,6 +30,7 @@ import type { CallValue } from "../runtime/protocol.js";
 import { ArgumentError, checkArguments, toCallInput } from "./arguments.js";
 import { assembleCatalog, buildCatalog, loadModules, type Catalog, type LoadedModule, type ModuleFailure } from "./catalog.js";
 import { configOffers } from "./config-offers.js";
+import { internalError, invalidParams, resourceNotFound } from "./errors.js";
 import { mergePrompts, mergeResources, mergeResourceTemplates, promptSource, resourceSource, type OfferSource } from "./offers.js";
 
 export interface CallContext {
@@ -45,8 +44,6 @@ export interface CallContext {
   onStart?: () => void;
 }
 
-/** A resource URI nobody serves (the MCP spec's code for it). */
-export const RESOURCE_NOT_FOUND = -32002;
 
 export interface ReloadReport {
   changed: boolean;
@@ -96,7 +93,7 @@ export class ToolHost {
   async callTool(name: string, args: unknown, ctx: CallContext = {}): Promise<CallToolResult> {
     const served = this.catalog.tools.get(name);
     if (!served) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: "${name}". Call tools/list for the available tools.`);
+      throw invalidParams(`Unknown tool: "${name}". Call tools/list for the available tools.`);
     }
     const { tool, module } = served;
     let checked: Record<string, unknown>;
@@ -157,14 +154,14 @@ export class ToolHost {
 
   async getPrompt(name: string, args: Record<string, string> | undefined, ctx: CallContext = {}): Promise<GetPromptResult> {
     const source = promptSource(this.offerSources(), name);
-    if (!source) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: "${name}". Call prompts/list for the available prompts.`);
+    if (!source) throw invalidParams(`Unknown prompt: "${name}". Call prompts/list for the available prompts.`);
     return source.getPrompt(name, args, ctx);
   }
 
   async readResource(uri: string, ctx: CallContext = {}): Promise<ReadResourceResult> {
     const source = resourceSource(this.offerSources(), uri);
     if (!source) {
-      throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: "${uri}". Call resources/list and resources/templates/list for what is served.`, { uri });
+      throw resourceNotFound(`Resource not found: "${uri}". Call resources/list and resources/templates/list for what is served.`, uri);
     }
     return source.readResource(uri, ctx);
   }
@@ -179,7 +176,7 @@ export class ToolHost {
     const offers = module.discovery.offers!;
     const ask = async (fn: string, input: string, what: string, ctx: CallContext): Promise<string> => {
       const outcome = await this.run(module, ctx, { fn, shape: { pattern: "extism" }, input: { kind: "text", text: input }, timeoutMs: module.spec.timeoutMs });
-      if (!outcome.ok) throw new McpError(ErrorCode.InternalError, `${what} failed: ${outcome.error}`);
+      if (!outcome.ok) throw internalError(`${what} failed: ${outcome.error}`);
       return textOf(outcome.value);
     };
     const checked = <T>(what: string, parse: () => T): T => {
@@ -188,7 +185,7 @@ export class ToolHost {
       } catch (err) {
         if (!(err instanceof PluginOutputError)) throw err;
         log.warn(`[${module.spec.name}] ${what}: ${err.message}`);
-        throw new McpError(ErrorCode.InternalError, `${what} failed: ${err.message}`);
+        throw internalError(`${what} failed: ${err.message}`);
       }
     };
     return {
