@@ -31,7 +31,14 @@ export async function serve(options: ServeOptions): Promise<void> {
 
   let stopping = false;
   const shutdown = async (why: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal while calls are still finishing: the user wants out now.
+      if (why.startsWith("SIG")) {
+        log.warn(`${why} again: exiting without waiting for in-flight calls`);
+        process.exit(1);
+      }
+      return;
+    }
     stopping = true;
     log.info(`${why}: finishing in-flight calls, then exiting`);
     await watcher?.close();
