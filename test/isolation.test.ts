@@ -162,3 +162,30 @@ describe("module state", () => {
     }
   });
 });
+
+describe("many quick calls with some cancelled", () => {
+  it("every call not cancelled answers correctly; cancelled ones reject; nothing runs twice or hangs", async () => {
+    // pool_size = 2: calls of one quick tool queue up and are handed to busy workers ahead of time.
+    const config = writeConfig(["[server]\npool_size = 2\n", moduleEntry("math", "example.wasm")].join("\n"));
+    const server = await connect(["serve", "--config", config, "--log-level", "warn"]);
+    try {
+      for (let i = 0; i < 200; i++) await server.client.callTool({ name: "add", arguments: { a: i, b: 1 } });
+      for (let round = 0; round < 10; round++) {
+        const controllers = Array.from({ length: 64 }, () => new AbortController());
+        const calls = controllers.map((c, i) =>
+          server.client.callTool({ name: "add", arguments: { a: i, b: round } }, CallToolResultSchema, { signal: c.signal }),
+        );
+        controllers.forEach((c, i) => i % 5 === 3 && setTimeout(() => c.abort(), 0));
+        const settled = await Promise.allSettled(calls);
+        settled.forEach((s, i) => {
+          if (i % 5 === 3) return; // cancelled: may have answered first or been cancelled
+          expect(s.status).toBe("fulfilled");
+          if (s.status === "fulfilled") expect(textOf(s.value)).toBe(String(i + round));
+        });
+      }
+      expect(textOf(await server.client.callTool({ name: "add", arguments: { a: 40, b: 2 } }))).toBe("42");
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,6 +1,12 @@
 // Runs calls in worker threads. Wasm cannot be interrupted from outside its thread, so a call that
 // overruns its deadline, or is cancelled, ends its worker; a fresh worker takes its place and gets
 // the already compiled modules posted again (no recompile).
+//
+// Under load, a worker running a call of a tool that has been quick so far is also handed the next
+// queued call of the same tool ("ahead"), so it goes straight on to it instead of sleeping until the
+// main thread answers: waking a thread costs more than such a call. A call sent ahead is never run
+// twice: if its worker dies before the call starts, it goes back to the queue; if it is cancelled,
+// the worker is told to skip it.
 
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -35,18 +41,27 @@ interface Job {
   slot?: Slot;
   timer?: NodeJS.Timeout;
   onAbort?: () => void;
+  startedAt?: number;
+  /** Cancelled by the client while it was ahead in a worker: settled already, the worker skips it. */
+  cancelled?: boolean;
 }
 
 interface Slot {
   worker: Worker;
   loaded: Set<string>;
+  /** The call the worker is running. */
   job?: Job;
+  /** The call it runs next, sent ahead of time (see above). */
+  ahead?: Job;
   retired: boolean;
   /** The worker has started up; only then does it get calls, so a deadline never counts start-up. */
   ready: boolean;
 }
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
+
+/** A tool whose calls have taken less than this (moving average) may be sent ahead. */
+const QUICK_CALL_MS = 2;
 
 export function defaultPoolSize(): number {
   // At least 4, so a couple of slow calls on a small machine do not hold up every other module.
@@ -57,6 +72,8 @@ export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private readonly modules = new Map<string, { module: WebAssembly.Module; options: LoadOptions }>();
+  /** Moving average of call durations per tool (module key + export), in milliseconds. */
+  private readonly durations = new Map<string, number>();
   private nextId = 1;
   private closed = false;
   /** Shared with every worker: at most one of them polls for work at a time (see worker.ts). */
@@ -80,7 +97,7 @@ export class WorkerPool {
   }
 
   get inFlight(): number {
-    return this.queue.length + this.slots.filter((s) => s.job).length;
+    return this.queue.length + this.slots.filter((s) => s.job).length + this.slots.filter((s) => s.ahead).length;
   }
 
   call(request: CallRequest): Promise<CallOutcome> {
@@ -90,7 +107,7 @@ export class WorkerPool {
       const job: Job = { id: this.nextId++, request, resolve };
       if (request.signal) {
         if (request.signal.aborted) return resolve({ ok: false, error: "cancelled by the client", reason: "cancelled" });
-        job.onAbort = () => this.finish(job, { ok: false, error: "cancelled by the client", reason: "cancelled" }, true);
+        job.onAbort = () => this.cancel(job);
         request.signal.addEventListener("abort", job.onAbort, { once: true });
       }
       this.queue.push(job);
@@ -100,7 +117,7 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.resolve({ ok: false, error: "server is shutting down", reason: "crash" });
+    for (const job of this.queue.splice(0)) this.settle(job, { ok: false, error: "server is shutting down", reason: "crash" });
     await Promise.all(this.slots.map((s) => ((s.retired = true), s.worker.terminate())));
   }
 
@@ -140,45 +157,82 @@ export class WorkerPool {
       return;
     }
     if (!job || job.id !== message.id) return;
-    this.finish(job, message.ok ? { ok: true, value: message.value } : { ok: false, error: message.error, reason: "tool" }, false);
+    if (message.type === "skipped") return this.complete(slot, job);
+    this.complete(slot, job, message.ok ? { ok: true, value: message.value } : { ok: false, error: message.error, reason: "tool" });
+  }
+
+  /** The worker finished (or skipped) its running call; the call sent ahead, if any, now runs. */
+  private complete(slot: Slot, job: Job, outcome?: CallOutcome): void {
+    clearTimeout(job.timer);
+    slot.job = undefined;
+    if (outcome && job.startedAt !== undefined) {
+      const key = toolKey(job);
+      const took = performance.now() - job.startedAt;
+      const previous = this.durations.get(key);
+      this.durations.set(key, previous === undefined ? took : previous * 0.8 + took * 0.2);
+    }
+    if (outcome) this.settle(job, outcome);
+    const ahead = slot.ahead;
+    if (ahead) {
+      slot.ahead = undefined;
+      this.begin(slot, ahead);
+    }
+    this.dispatch();
+  }
+
+  private cancel(job: Job): void {
+    const slot = job.slot;
+    this.settle(job, { ok: false, error: "cancelled by the client", reason: "cancelled" });
+    if (!slot) {
+      const queued = this.queue.indexOf(job);
+      if (queued >= 0) this.queue.splice(queued, 1);
+    } else if (slot.job === job) {
+      this.kill(slot);
+    } else if (slot.ahead === job) {
+      // It may not have started: the worker skips it. If it has, its deadline still holds.
+      job.cancelled = true;
+      this.post(slot, { type: "cancel", id: job.id });
+    }
+    this.dispatch();
   }
 
   private onCrash(slot: Slot, why: string): void {
     if (slot.retired) return;
-    slot.retired = true;
-    const job = slot.job;
-    if (job) this.finish(job, { ok: false, error: `the module crashed its worker (${why})`, reason: "crash" }, false);
-    this.replace(slot);
+    if (slot.job) this.settle(slot.job, { ok: false, error: `the module crashed its worker (${why})`, reason: "crash" });
+    this.retire(slot);
   }
 
-  /** Drops a dead worker; dispatch starts another when calls need one, and one always stays warm. */
-  private replace(slot: Slot): void {
+  /** Ends a worker whose call overran or was cancelled. */
+  private kill(slot: Slot): void {
+    if (slot.retired) return;
+    void slot.worker.terminate();
+    this.retire(slot);
+  }
+
+  /** Drops a dead worker: its call sent ahead (never started) goes back to the queue; one worker always stays warm. */
+  private retire(slot: Slot): void {
+    slot.retired = true;
+    clearTimeout(slot.job?.timer);
+    slot.job = undefined;
+    const ahead = slot.ahead;
+    slot.ahead = undefined;
+    if (ahead && !ahead.cancelled) {
+      ahead.slot = undefined;
+      this.queue.unshift(ahead);
+    }
     const index = this.slots.indexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);
     if (this.slots.length === 0 && !this.closed) this.slots.push(this.spawn());
     this.dispatch();
   }
 
-  /** Settles a job once; `kill` ends the worker running it (timeout, cancellation). */
-  private finish(job: Job, outcome: CallOutcome, kill: boolean): void {
+  /** Resolves a call once; later outcomes (a cancelled call that ran anyway) are dropped. */
+  private settle(job: Job, outcome: CallOutcome): void {
     if (job.resolve === settled) return;
     const resolve = job.resolve;
     job.resolve = settled;
-    clearTimeout(job.timer);
     if (job.onAbort) job.request.signal?.removeEventListener("abort", job.onAbort);
-    const queued = this.queue.indexOf(job);
-    if (queued >= 0) this.queue.splice(queued, 1);
-    const slot = job.slot;
-    if (slot) {
-      slot.job = undefined;
-      if (kill && !slot.retired) {
-        slot.retired = true;
-        void slot.worker.terminate();
-        this.replace(slot);
-      }
-    }
     resolve(outcome);
-    this.dispatch();
   }
 
   private dispatch(): void {
@@ -187,12 +241,31 @@ export class WorkerPool {
       if (slot.job || slot.retired || !slot.ready) continue;
       const job = this.nextJob();
       if (!job) break;
-      this.start(slot, job);
+      this.send(slot, job, this.queue.length === 0 && this.slots.every((s) => s === slot || !s.job));
+      this.begin(slot, job);
     }
+    if (this.queue.length > 0) this.sendAhead();
     // Calls still waiting: start workers for them (each takes a few tens of milliseconds).
     const starting = this.slots.filter((s) => !s.ready && !s.retired).length;
     for (let waiting = this.queue.length - starting; waiting > 0 && this.slots.length < this.size; waiting--) {
       this.slots.push(this.spawn());
+    }
+  }
+
+  /** Hands each busy worker running a quick tool the next queued call of that same tool. */
+  private sendAhead(): void {
+    const now = performance.now();
+    for (const slot of this.slots) {
+      const running = slot.job;
+      if (!running || slot.ahead || slot.retired || running.startedAt === undefined) continue;
+      const usual = this.durations.get(toolKey(running));
+      if (usual === undefined || usual > QUICK_CALL_MS || now - running.startedAt > QUICK_CALL_MS) continue;
+      const index = this.queue.findIndex((j) => toolKey(j) === toolKey(running));
+      if (index < 0) continue;
+      const job = this.queue.splice(index, 1)[0]!;
+      slot.ahead = job;
+      this.send(slot, job, false);
+      if (this.queue.length === 0) return;
     }
   }
 
@@ -208,33 +281,37 @@ export class WorkerPool {
     return index < 0 ? undefined : this.queue.splice(index, 1)[0];
   }
 
-  private start(slot: Slot, job: Job): void {
-    const { key, fn, shape, input, timeoutMs } = job.request;
+  /** Posts a call (and its module, the first time) to a worker. `poll`: see worker.ts. */
+  private send(slot: Slot, job: Job, poll: boolean): void {
+    const { key, fn, shape, input } = job.request;
     const entry = this.modules.get(key);
-    if (!entry) {
-      job.resolve({ ok: false, error: `module ${key} was unloaded`, reason: "crash" });
-      return;
-    }
-    slot.job = job;
     job.slot = slot;
-    if (!slot.loaded.has(key)) {
+    if (entry && !slot.loaded.has(key)) {
       this.post(slot, { type: "load", key, module: entry.module, options: entry.options });
       slot.loaded.add(key);
     }
-    job.timer = setTimeout(
-      () => this.finish(job, { ok: false, error: `timed out after ${timeoutMs} ms`, reason: "timeout" }, true),
-      timeoutMs,
-    );
-    // One call at a time: the worker waits for the next one awake (low latency). Under load the
-    // cores are better spent running calls, so workers sleep between them.
-    const poll = this.queue.length === 0 && this.slots.every((s) => s === slot || !s.job);
     this.post(slot, { type: "call", id: job.id, key, fn, shape, input, poll });
-    job.request.onStart?.();
+  }
+
+  /** The call runs now: its deadline starts. */
+  private begin(slot: Slot, job: Job): void {
+    slot.job = job;
+    job.startedAt = performance.now();
+    const { timeoutMs } = job.request;
+    job.timer = setTimeout(() => {
+      this.settle(job, { ok: false, error: `timed out after ${timeoutMs} ms`, reason: "timeout" });
+      this.kill(slot);
+    }, timeoutMs);
+    if (!job.cancelled) job.request.onStart?.();
   }
 
   private post(slot: Slot, message: ToWorker): void {
     slot.worker.postMessage(message);
   }
+}
+
+function toolKey(job: Job): string {
+  return `${job.request.key}\0${job.request.fn}`;
 }
 
 function settled(): void {}

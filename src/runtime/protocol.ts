@@ -37,13 +37,17 @@ export type ToWorker =
   | { type: "load"; key: string; module: WebAssembly.Module; options: LoadOptions }
   | { type: "unload"; key: string }
   /** `poll`: keep polling for the next call a moment after this one (the pool is lightly loaded). */
-  | { type: "call"; id: number; key: string; fn: string; shape: CallShape; input: CallInput; poll: boolean };
+  | { type: "call"; id: number; key: string; fn: string; shape: CallShape; input: CallInput; poll: boolean }
+  /** Skip call `id` if it has not started (it was sent ahead, then cancelled). */
+  | { type: "cancel"; id: number };
 
 export type FromWorker =
   /** The worker has started and takes calls: deadlines count from here. */
   | { type: "ready" }
   | { type: "result"; id: number; ok: true; value: CallValue }
   | { type: "result"; id: number; ok: false; error: string }
+  /** Call `id` was cancelled before it started and did not run. */
+  | { type: "skipped"; id: number }
   | { type: "log"; id?: number; key: string; level: "debug" | "info" | "warn" | "error"; message: string }
   /** An MCP notification a plugin sent through a host function during call `id` (JSON, unchecked). */
   | { type: "notify"; id: number; key: string; method: NotificationMethod; json: string };

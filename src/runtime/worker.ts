@@ -62,12 +62,27 @@ port.on("message", (message: ToWorker) => {
 });
 send({ type: "ready" });
 
+/** Calls cancelled while they waited here (sent ahead of time by the pool). */
+const cancelled = new Set<number>();
+/** Ids grow; a cancel for a call already started or done is ignored. */
+let lastStarted = 0;
+
 async function drain(): Promise<void> {
   draining = true;
   let polling = false;
   for (;;) {
     const message: ToWorker | undefined = inbox.shift() ?? (polling ? poll() : undefined);
     if (!message) break;
+    if (message.type === "call") {
+      // A cancel for this call may be waiting behind it: read everything already sent.
+      for (let r = receiveMessageOnPort(port); r; r = receiveMessageOnPort(port)) inbox.push(r.message as ToWorker);
+      for (const m of inbox) if (m.type === "cancel") cancelled.add(m.id);
+      lastStarted = message.id;
+      if (cancelled.delete(message.id)) {
+        send({ type: "skipped", id: message.id });
+        continue;
+      }
+    }
     await handle(message);
     if (message.type === "call") polling = message.poll;
   }
@@ -95,6 +110,9 @@ async function handle(message: ToWorker): Promise<void> {
       return;
     case "unload":
       loaded.delete(message.key);
+      return;
+    case "cancel":
+      if (message.id > lastStarted) cancelled.add(message.id);
       return;
     case "call": {
       const entry = loaded.get(message.key);
