@@ -189,3 +189,34 @@ describe("many quick calls with some cancelled", () => {
     }
   });
 });
+
+describe("AssemblyScript modules built with asc's defaults", () => {
+  it("load with env.abort and env.seed; an abort is a clear tool error", async () => {
+    const wabt = await (await import("wabt")).default();
+    // "boom" as an AssemblyScript string: byte length at 12, UTF-16LE text from 16.
+    const wat = `(module
+      (import "env" "abort" (func $abort (param i32 i32 i32 i32)))
+      (import "env" "seed" (func $seed (result f64)))
+      (memory (export "memory") 1)
+      (data (i32.const 12) "\\08\\00\\00\\00b\\00o\\00o\\00m\\00")
+      (func (export "check") (param $a i32) (param $b i32) (result i32)
+        (if (i32.eqz (local.get $b)) (then (call $abort (i32.const 16) (i32.const 0) (i32.const 7) (i32.const 3))))
+        (i32.div_s (local.get $a) (local.get $b)))
+      (func (export "random") (result i32) (i32.trunc_f64_s (f64.min (call $seed) (f64.const 1000)))))`;
+    const parsed = wabt.parseWat("as.wat", wat);
+    const { writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const dir = (await import("./helpers.js")).tempDir();
+    writeFileSync(join(dir, "as.wasm"), parsed.toBinary({}).buffer);
+    const server = await connect(["serve", "--config", writeConfig(`[[modules]]\nname = "as"\npath = "as.wasm"\n`, dir)]);
+    try {
+      expect(textOf(await server.client.callTool({ name: "check", arguments: { a: 9, b: 3 } }))).toBe("3");
+      const failed = await server.client.callTool({ name: "check", arguments: { a: 9, b: 0 } });
+      expect(failed.isError).toBe(true);
+      expect(textOf(failed)).toMatch(/the module aborted: boom/);
+      expect((await server.client.callTool({ name: "random", arguments: {} })).isError).toBeFalsy();
+    } finally {
+      await server.close();
+    }
+  });
+});

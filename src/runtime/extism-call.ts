@@ -4,7 +4,7 @@
 import createPlugin, { type CallContext, type Plugin } from "@extism/extism";
 import { hostFunctions, USER_NAMESPACE, type Notify } from "./host-functions.js";
 import type { CallValue, LoadOptions } from "./protocol.js";
-import { ToolError } from "./raw-call.js";
+import { describeFailure, ToolError } from "./raw-call.js";
 
 export type PluginLog = (level: "debug" | "info" | "warn" | "error", message: string) => void;
 
@@ -73,23 +73,15 @@ export async function callExtism(inst: ExtismInstance, fnName: string, input: st
     }
     return { kind: "text", text: new TextDecoder().decode(bytes) };
   } catch (err) {
-    throw describeExtismFailure(err, options);
+    const message = err instanceof Error ? err.message : String(err);
+    const pluginError = /^Plugin-originated error: ([\s\S]*)$/.exec(message);
+    if (pluginError) throw new ToolError(pluginError[1]!);
+    const memory = (await inst.plugin.getInstance().catch(() => undefined))?.exports.memory;
+    throw describeFailure(err, memory instanceof WebAssembly.Memory ? memory : undefined, options);
   } finally {
     // The SDK keeps every call's blocks until reset; resetting each call keeps long runs flat.
     await inst.plugin.reset();
   }
-}
-
-function describeExtismFailure(err: unknown, options: LoadOptions): Error {
-  if (err instanceof ToolError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  const pluginError = /^Plugin-originated error: ([\s\S]*)$/.exec(message);
-  if (pluginError) return new ToolError(pluginError[1]!);
-  if (err instanceof RangeError) {
-    return new ToolError(`memory limit reached (${Math.round(options.maxMemoryBytes / 1048576)} MB, max_memory_mb): ${message}`);
-  }
-  if (err instanceof WebAssembly.RuntimeError) return new ToolError(`wasm trap: ${message}`);
-  return new ToolError(message);
 }
 
 function pluginLogger(onLog: PluginLog): Console {

@@ -17,6 +17,9 @@ const EXTISM_KERNEL = [
 const SUPPLIED = ["get_log_level", "log_trace", "http_headers"];
 const EXTISM_PROVIDED = new Set([...EXTISM_KERNEL, ...SUPPLIED]);
 
+/** What AssemblyScript modules import by default (asc without --use abort=...). */
+const ASSEMBLYSCRIPT_ENV = new Set(["abort", "seed"]);
+
 export interface ImportPlan {
   usesWasi: boolean;
   importedMemory?: { module: string; name: string; minPages: number; shared: boolean };
@@ -30,6 +33,8 @@ export function planImports(abi: ModuleAbi, imports: ImportEntry[], memoryMinPag
     const label = `${imp.module}.${imp.name} (${imp.kind})`;
     if (imp.module === WASI_NAMESPACE && imp.kind === "function") {
       usesWasi = true;
+    } else if (abi === "raw" && imp.module === "env" && imp.kind === "function" && ASSEMBLYSCRIPT_ENV.has(imp.name)) {
+      // AssemblyScript's defaults, provided by raw-call.ts
     } else if (imp.kind === "memory" && abi === "raw" && !importedMemory) {
       importedMemory = { module: imp.module, name: imp.name, minPages: memoryMinPages(imp), shared: false };
     } else if (abi === "extism" && imp.module === EXTISM_NAMESPACE && imp.kind === "function" && EXTISM_PROVIDED.has(imp.name)) {
@@ -45,7 +50,7 @@ export function planImports(abi: ModuleAbi, imports: ImportEntry[], memoryMinPag
   if (unsupported.length > 0) {
     const allowed = abi === "extism"
       ? `Extism plugins may import the ${EXTISM_NAMESPACE} host functions, ${Object.keys(HOST_FUNCTIONS).map((n) => `${USER_NAMESPACE}.${n}`).join(" and ")}, and ${WASI_NAMESPACE}`
-      : `plain modules may import ${WASI_NAMESPACE} functions and one memory`;
+      : `plain modules may import ${WASI_NAMESPACE} functions, AssemblyScript's env.abort and env.seed, and one memory`;
     throw new Error(`imports ${unsupported.join(", ")}, which WasmForge does not provide (${allowed})`);
   }
   return { usesWasi, importedMemory };

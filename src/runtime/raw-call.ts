@@ -30,6 +30,8 @@ export function instantiateRaw(module: WebAssembly.Module, options: LoadOptions)
   const wasi = wasiNames.length > 0 ? createWasiShim(wasiNames) : undefined;
   if (wasi) imports[WASI_NAMESPACE] = wasi.imports as WebAssembly.ModuleImports;
   let memory: WebAssembly.Memory | undefined;
+  const env = assemblyScriptEnv(module, () => memory);
+  if (env) imports.env = env;
   if (options.importedMemory) {
     const { module: ns, name, minPages, shared } = options.importedMemory;
     const maximum = Math.max(minPages, Math.floor(options.maxMemoryBytes / PAGE));
@@ -62,6 +64,33 @@ export function instantiateRaw(module: WebAssembly.Module, options: LoadOptions)
     };
   }
   return inst;
+}
+
+/**
+ * AssemblyScript's default imports (`env.abort` on a failed assertion, `env.seed` for Math.random),
+ * so modules built with asc's defaults load as they are.
+ */
+function assemblyScriptEnv(module: WebAssembly.Module, memory: () => WebAssembly.Memory | undefined): WebAssembly.ModuleImports | undefined {
+  const names = WebAssembly.Module.imports(module).filter((i) => i.module === "env" && i.kind === "function").map((i) => i.name);
+  if (names.length === 0) return undefined;
+  const env: WebAssembly.ModuleImports = {};
+  if (names.includes("abort")) {
+    env.abort = (messagePtr: number, filePtr: number, line: number, column: number) => {
+      const text = (ptr: number) => readAssemblyScriptString(memory(), ptr);
+      const where = text(filePtr);
+      throw new ToolError(`the module aborted: ${text(messagePtr) || "assertion failed"}${where ? ` (${where}:${line}:${column})` : ""}`);
+    };
+  }
+  if (names.includes("seed")) env.seed = () => Math.random() * Number.MAX_SAFE_INTEGER;
+  return env;
+}
+
+/** An AssemblyScript string: UTF-16 code units, their byte length in the 4 bytes before it. */
+function readAssemblyScriptString(memory: WebAssembly.Memory | undefined, ptr: number): string {
+  if (!memory || ptr < 4 || ptr >= memory.buffer.byteLength) return "";
+  const length = new DataView(memory.buffer).getUint32(ptr - 4, true);
+  if (ptr + length > memory.buffer.byteLength) return "";
+  return new TextDecoder("utf-16le").decode(new Uint8Array(memory.buffer, ptr, Math.min(length, 1024)));
 }
 
 /**
@@ -106,7 +135,7 @@ export function callRaw(inst: RawInstance, fnName: string, shape: CallShape, inp
         throw new ToolError("an Extism function cannot be called as a plain export");
     }
   } catch (err) {
-    throw describeFailure(err, inst, options);
+    throw describeFailure(err, inst.memory, options);
   }
 }
 
@@ -175,11 +204,11 @@ function readPackedString(inst: RawInstance, packed: unknown, maxOutputBytes: nu
 }
 
 /** Turns a trap or host error into a message that says what happened. */
-export function describeFailure(err: unknown, inst: RawInstance | undefined, options: LoadOptions): Error {
+export function describeFailure(err: unknown, memory: WebAssembly.Memory | undefined, options: LoadOptions): Error {
   if (err instanceof ToolError) return err;
   if (err instanceof ProcExit) return new ToolError(err.message);
   const message = err instanceof Error ? err.message : String(err);
-  const memoryBytes = inst?.memory?.buffer.byteLength ?? 0;
+  const memoryBytes = memory?.buffer.byteLength ?? 0;
   const limitMb = Math.round(options.maxMemoryBytes / (1024 * 1024));
   if (memoryBytes > options.maxMemoryBytes * 0.9 || err instanceof RangeError) {
     return new ToolError(`memory limit reached: the module used ${Math.round(memoryBytes / (1024 * 1024))} MB of its ${limitMb} MB (max_memory_mb), then failed: ${message}`);

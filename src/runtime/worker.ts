@@ -159,7 +159,7 @@ async function run(entry: Loaded, call: Extract<ToWorker, { type: "call" }>, id:
     return callRaw(inst, call.fn, call.shape, call.input, options);
   } catch (err) {
     failed = true;
-    throw describeFailure(err, inst, options);
+    throw describeFailure(err, inst?.memory, options);
   } finally {
     const printed = inst?.wasi?.takeOutput();
     if (printed) send({ type: "log", id, key, level: "info", message: `module output: ${printed.trimEnd()}` });
