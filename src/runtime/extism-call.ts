@@ -4,6 +4,7 @@
 import createPlugin, { type CallContext, type Plugin } from "@extism/extism";
 import { hostFunctions, USER_NAMESPACE, type Notify } from "./host-functions.js";
 import type { CallValue, LoadOptions } from "./protocol.js";
+import { httpHostFunctions } from "./http-host.js";
 import { describeFailure, ToolError } from "./raw-call.js";
 
 export type PluginLog = (level: "debug" | "info" | "warn" | "error", message: string) => void;
@@ -35,7 +36,7 @@ export async function instantiateExtism(module: WebAssembly.Module, options: Loa
         "extism:host/env": {
           get_log_level: () => LOG_LEVEL_INFO,
           log_trace: (ctx: CallContext, addr: bigint) => onLog("debug", ctx.read(addr)?.text() ?? ""),
-          http_headers: () => 0n,
+          ...httpHostFunctions(ext.allowedHosts, options.maxOutputBytes),
           alloc(ctx: CallContext, size: bigint) {
             if (Number(size) > options.maxMemoryBytes) {
               throw new ToolError(`memory limit reached: the plugin asked for a ${size}-byte block, over its ${Math.round(options.maxMemoryBytes / 1048576)} MB (max_memory_mb)`);
