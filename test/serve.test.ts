@@ -319,3 +319,19 @@ describe("plugins from newer and Go PDKs", () => {
     }
   });
 });
+
+describe('Extism functions with input = "text"', () => {
+  it("get the string argument `input` as their raw input", async () => {
+    const config = writeConfig(moduleEntry("modern", "modern-plugin.wasm", '[[modules.tools]]\nfunction_name = "shout"\ninput = "text"\n'));
+    const server = await connect(["serve", "--config", config]);
+    try {
+      const shout = (await server.client.listTools()).tools.find((t) => t.name === "shout")!;
+      expect(shout.inputSchema.required).toEqual(["input"]);
+      expect(textOf(await server.client.callTool({ name: "shout", arguments: { input: "plain words" } }))).toBe("PLAIN WORDS");
+      const missing = await server.client.callTool({ name: "shout", arguments: {} });
+      expect(textOf(missing)).toContain('missing required argument "input"');
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -37,6 +37,8 @@ const toolOverride = z.strictObject({
   input_schema: jsonSchemaObject.optional(),
   arguments: z.array(argumentSpec).optional(),
   hidden: z.boolean().default(false),
+  /** Extism functions: "json" passes the arguments object as JSON (default); "text" passes the string argument `input` as it is. */
+  input: z.enum(["json", "text"]).optional(),
   timeout_ms: positiveInt.optional(),
 });
 

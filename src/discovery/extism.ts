@@ -22,10 +22,19 @@ export function classifyExtism(fn: ExportedFunction, override: ToolOverride | un
   if (results.length > 1 || (results.length === 1 && results[0] !== "i32")) {
     return { skip: `returns ${results.join(", ")} (Extism functions return an i32 status or nothing)` };
   }
+  if (override?.input === "text") return { shape: { pattern: "extism", input: "text" }, rule: "Extism plugin function, text input (config)" };
   return { shape: { pattern: "extism" }, rule: "Extism plugin function" };
 }
 
 export function extismInputSchema(override: ToolOverride | undefined): JsonSchema {
+  if (override?.input === "text") {
+    return {
+      type: "object",
+      properties: { input: { type: "string", description: "Text passed to the plugin as its input" } },
+      required: ["input"],
+      additionalProperties: false,
+    };
+  }
   if (override?.input_schema) return override.input_schema;
   if (override?.arguments) return schemaFromArguments(override.arguments);
   return { type: "object", additionalProperties: true };

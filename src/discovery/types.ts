@@ -11,7 +11,8 @@ export type CallShape =
   | { pattern: "ptr_len_to_i32"; argName: string }
   | { pattern: "ptr_len_to_string"; argName: string }
   | { pattern: "no_params_to_string" }
-  | { pattern: "extism" };
+  /** `input: "text"`: the plugin reads plain text (the `input` argument), not the JSON arguments. */
+  | { pattern: "extism"; input?: "text" };
 
 export interface ToolDef {
   /** Name exposed to clients. */

@@ -79,6 +79,6 @@ export function toCallInput(tool: ToolDef, args: Record<string, unknown>): CallI
     case "no_params_to_string":
       return { kind: "none" };
     case "extism":
-      return { kind: "text", text: JSON.stringify(args) };
+      return { kind: "text", text: shape.input === "text" ? String(args.input) : JSON.stringify(args) };
   }
 }
