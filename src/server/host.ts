@@ -59,6 +59,7 @@ export class ToolHost {
   /** Calls running per module key: a replaced module is unloaded once its calls have finished. */
   private readonly running = new Map<string, number>();
   private readonly retired = new Set<string>();
+  private reloading: Promise<void> = Promise.resolve();
 
   private constructor(
     public config: Config,
@@ -247,7 +248,17 @@ export class ToolHost {
    * Re-reads the config and swaps in the new set atomically. A broken config, or a module that no
    * longer loads, keeps the last good version serving.
    */
-  async reload(): Promise<ReloadReport> {
+  reload(): Promise<ReloadReport> {
+    // One at a time (the watcher and the admin API may both ask): each sees the swap before it.
+    const next = this.reloading.then(() => this.reloadNow());
+    this.reloading = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
+  private async reloadNow(): Promise<ReloadReport> {
     const config = loadConfig(this.config.file);
     const { modules, failures } = await loadModules(config, this.catalog, this.pool);
     // A module whose new version fails to load keeps serving its last good version.
