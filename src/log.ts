@@ -12,10 +12,6 @@ export function setLogLevel(level: LogLevel): void {
   threshold = level;
 }
 
-export function isLogLevel(value: string): value is LogLevel {
-  return (LOG_LEVELS as readonly string[]).includes(value);
-}
-
 /** Also hand log lines to connected MCP clients (notifications/message). */
 export function onLog(listener: LogListener): () => void {
   listeners.add(listener);

@@ -1,7 +1,6 @@
 // `wasmforge inspect FILE.wasm`: what WasmForge sees in a module, without a config — every export
 // with its signature and the pattern it matched (or why it was skipped), its imports and memories.
 
-import { createHash } from "node:crypto";
 import { basename, resolve } from "node:path";
 import type { ModuleSpec } from "../config/load.js";
 import { INTERFACES } from "../discovery/describing.js";
@@ -9,6 +8,7 @@ import { discoverTools } from "../discovery/index.js";
 import type { Discovery, JsonSchema, PluginInterface } from "../discovery/types.js";
 import { formatSignature, readWasmInfo, type MemoryLimits, type WasmInfo } from "../discovery/wasm-binary.js";
 import { log } from "../log.js";
+import { sha256Hex } from "../sources/cache.js";
 import { readLocalModule } from "../sources/local.js";
 
 export interface InspectOptions {
@@ -75,7 +75,7 @@ export async function inspectFile(file: string): Promise<InspectReport> {
   return {
     file: path,
     bytes: bytes.length,
-    sha256: createHash("sha256").update(bytes).digest("hex"),
+    sha256: sha256Hex(bytes),
     abi: discovery.abi,
     extism: discovery.abi === "extism",
     interface: discovery.interface ?? null,

@@ -276,12 +276,17 @@ export function capMemory(bytes: Uint8Array, maxPages: number): Uint8Array {
     const newMax = Math.max(min, Math.min(max ?? maxPages, maxPages));
     body.push(0x01 | shared, ...encodeU32(min), ...encodeU32(newMax));
   }
-  const header = [5, ...encodeU32(body.length)];
-  const out = new Uint8Array(bytes.length - (memorySection.end - memorySection.headerStart) + header.length + body.length);
-  out.set(bytes.subarray(0, memorySection.headerStart), 0);
-  out.set(header, memorySection.headerStart);
-  out.set(body, memorySection.headerStart + header.length);
-  out.set(bytes.subarray(memorySection.end), memorySection.headerStart + header.length + body.length);
+  return replaceSection(bytes, memorySection, body);
+}
+
+/** A copy of the module with one section's contents replaced (same id, same place). */
+function replaceSection(bytes: Uint8Array, section: Section, body: ArrayLike<number>): Uint8Array {
+  const header = [section.id, ...encodeU32(body.length)];
+  const out = new Uint8Array(bytes.length - (section.end - section.headerStart) + header.length + body.length);
+  out.set(bytes.subarray(0, section.headerStart), 0);
+  out.set(header, section.headerStart);
+  out.set(body, section.headerStart + header.length);
+  out.set(bytes.subarray(section.end), section.headerStart + header.length + body.length);
   return out;
 }
 
@@ -355,13 +360,7 @@ export function exposeMutableGlobals(bytes: Uint8Array): { bytes: Uint8Array; gl
     extra.push(...encodeU32(name.length), ...name, 3, ...encodeU32(index));
   }
   const body = [...encodeU32(count + added.length), ...bytes.subarray(r.pos, exportSection.end), ...extra];
-  const header = [7, ...encodeU32(body.length)];
-  const out = new Uint8Array(bytes.length - (exportSection.end - exportSection.headerStart) + header.length + body.length);
-  out.set(bytes.subarray(0, exportSection.headerStart), 0);
-  out.set(header, exportSection.headerStart);
-  out.set(body, exportSection.headerStart + header.length);
-  out.set(bytes.subarray(exportSection.end), exportSection.headerStart + header.length + body.length);
-  return { bytes: out, globals: names };
+  return { bytes: replaceSection(bytes, exportSection, body), globals: names };
 }
 
 /** Skips a constant expression (MVP and extended-const); false when it uses anything else. */

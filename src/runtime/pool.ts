@@ -96,10 +96,6 @@ export class WorkerPool {
     }
   }
 
-  get inFlight(): number {
-    return this.queue.length + this.slots.filter((s) => s.job).length + this.slots.filter((s) => s.ahead).length;
-  }
-
   call(request: CallRequest): Promise<CallOutcome> {
     return new Promise((resolve) => {
       if (this.closed) return resolve({ ok: false, error: "server is shutting down", reason: "crash" });

@@ -35,7 +35,6 @@ import { mergePrompts, mergeResources, mergeResourceTemplates, promptSource, res
 
 export interface CallContext {
   signal?: AbortSignal;
-  onLog?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
   /** The MCP request being served; plugins that describe themselves receive it as their context. */
   request?: RequestInfo;
   /** Logging and progress notifications the plugin sent for this request (already checked). */
@@ -214,10 +213,7 @@ export class ToolHost {
         key,
         ...call,
         signal: ctx.signal,
-        onLog: (level, message) => {
-          log[level](`[${module.spec.name}] ${message}`);
-          ctx.onLog?.(level, message);
-        },
+        onLog: (level, message) => log[level](`[${module.spec.name}] ${message}`),
         onNotify: (method, json) => this.notify(module, ctx, method, json),
         onStart: ctx.onStart,
       });

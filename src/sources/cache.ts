@@ -46,7 +46,7 @@ export async function readCached(dir: string, sha256: string): Promise<Uint8Arra
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new Error(`cannot read cache entry ${file}: ${(err as Error).message}`);
   }
-  const actual = createHash("sha256").update(bytes).digest("hex");
+  const actual = sha256Hex(bytes);
   if (actual !== sha256) {
     log.warn(`cache entry ${file} is corrupted (its SHA-256 is now ${actual}); discarding it and downloading again`);
     await rm(file, { force: true });
@@ -150,6 +150,10 @@ async function removeStaleDownloads(dir: string): Promise<void> {
     const info = await stat(join(tmp, name)).catch(() => undefined);
     if (info && info.mtimeMs < dayAgo) await rm(join(tmp, name), { force: true });
   }
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
 export function formatSize(bytes: number): string {

@@ -1,7 +1,7 @@
 // "Where do the bytes come from?" One file per kind of source; this picks the right one.
 
-import { createHash } from "node:crypto";
 import type { Config, ModuleSpec } from "../config/load.js";
+import { sha256Hex } from "./cache.js";
 import { loadHttpModule } from "./http.js";
 import { readLocalModule } from "./local.js";
 
@@ -10,10 +10,6 @@ export interface ModuleBytes {
   sha256: string;
   /** A path or URL, for messages. */
   origin: string;
-}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 export async function loadModuleBytes(spec: ModuleSpec, config: Config): Promise<ModuleBytes> {
