@@ -25,7 +25,7 @@ export interface ImportPlan {
   importedMemory?: { module: string; name: string; minPages: number; shared: boolean };
 }
 
-export function planImports(abi: ModuleAbi, imports: ImportEntry[], memoryMinPages: (i: ImportEntry) => number): ImportPlan {
+export function planImports(abi: ModuleAbi, imports: ImportEntry[], importedMemoryMinPages: number): ImportPlan {
   const unsupported: string[] = [];
   let usesWasi = false;
   let importedMemory: ImportPlan["importedMemory"];
@@ -36,7 +36,7 @@ export function planImports(abi: ModuleAbi, imports: ImportEntry[], memoryMinPag
     } else if (abi === "raw" && imp.module === "env" && imp.kind === "function" && ASSEMBLYSCRIPT_ENV.has(imp.name)) {
       // AssemblyScript's defaults, provided by raw-call.ts
     } else if (imp.kind === "memory" && abi === "raw" && !importedMemory) {
-      importedMemory = { module: imp.module, name: imp.name, minPages: memoryMinPages(imp), shared: false };
+      importedMemory = { module: imp.module, name: imp.name, minPages: importedMemoryMinPages, shared: false };
     } else if (abi === "extism" && imp.module === EXTISM_NAMESPACE && imp.kind === "function" && EXTISM_PROVIDED.has(imp.name)) {
       // provided by @extism/extism or by WasmForge
     } else if (abi === "extism" && imp.module === USER_NAMESPACE && imp.kind === "function" && HOST_FUNCTIONS[imp.name]) {

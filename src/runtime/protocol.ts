@@ -33,6 +33,11 @@ export type CallInput =
 
 export type CallValue = { kind: "number"; value: number } | { kind: "text"; text: string };
 
+/** A call's value as text: what a client sees in the result's text content. */
+export function valueText(value: CallValue): string {
+  return value.kind === "text" ? value.text : String(value.value);
+}
+
 export type ToWorker =
   | { type: "load"; key: string; module: WebAssembly.Module; options: LoadOptions }
   | { type: "unload"; key: string }

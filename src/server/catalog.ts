@@ -11,7 +11,7 @@ import { capMemory, exposeMutableGlobals, pagesForMegabytes, readWasmInfo, type 
 import { log } from "../log.js";
 import { planImports } from "../runtime/imports.js";
 import { WorkerPool } from "../runtime/pool.js";
-import type { LoadOptions } from "../runtime/protocol.js";
+import { valueText, type LoadOptions } from "../runtime/protocol.js";
 import { loadModuleBytes } from "../sources/index.js";
 
 export interface LoadedModule {
@@ -121,7 +121,7 @@ async function describeModule(loaded: LoadedModule, pool: WorkerPool): Promise<L
       onLog: (level, message) => log[level](`[${spec.name}] ${message}`),
     });
     if (!outcome.ok) throw new Error(`${fn} failed: ${outcome.error}`);
-    return outcome.value.kind === "text" ? outcome.value.text : String(outcome.value.value);
+    return valueText(outcome.value);
   };
   try {
     return { ...loaded, discovery: await describePlugin(spec, loaded.info, loaded.discovery, run) };
@@ -147,7 +147,7 @@ export async function compileModule(
   }
   const discovery = discoverTools(spec, info);
   const maxPages = pagesForMegabytes(spec.maxMemoryMb);
-  const plan = planImports(discovery.abi, info.imports, () => info.memories.find((m) => m.imported)?.minPages ?? 1);
+  const plan = planImports(discovery.abi, info.imports, info.memories.find((m) => m.imported)?.minPages ?? 1);
   const state = spec.state ?? (discovery.abi === "extism" ? "keep" : "fresh");
   const capped = capMemory(bytes, maxPages);
   // A fresh plain instance is put back to its first state after each call rather than built anew:

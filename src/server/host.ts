@@ -26,7 +26,7 @@ import {
 import { log } from "../log.js";
 import type { NotificationMethod } from "../runtime/host-functions.js";
 import { WorkerPool, defaultPoolSize, type CallOutcome, type CallRequest } from "../runtime/pool.js";
-import type { CallValue } from "../runtime/protocol.js";
+import { valueText, type CallValue } from "../runtime/protocol.js";
 import { ArgumentError, checkArguments, toCallInput } from "./arguments.js";
 import { assembleCatalog, buildCatalog, loadModules, type Catalog, type LoadedModule, type ModuleFailure } from "./catalog.js";
 import { configOffers } from "./config-offers.js";
@@ -116,7 +116,7 @@ export class ToolHost {
     if (!tool.plugin) return toToolResult(outcome.value, tool.shape.pattern);
     try {
       // The plugin's own result, content (images, resources) and structuredContent as it gave them.
-      return parseToolResult(tool, textOf(outcome.value));
+      return parseToolResult(tool, valueText(outcome.value));
     } catch (err) {
       if (!(err instanceof PluginOutputError)) throw err;
       log.warn(`[${module.spec.name}] tool "${name}": ${err.message}`);
@@ -177,7 +177,7 @@ export class ToolHost {
     const ask = async (fn: string, input: string, what: string, ctx: CallContext): Promise<string> => {
       const outcome = await this.run(module, ctx, { fn, shape: { pattern: "extism" }, input: { kind: "text", text: input }, timeoutMs: module.spec.timeoutMs });
       if (!outcome.ok) throw internalError(`${what} failed: ${outcome.error}`);
-      return textOf(outcome.value);
+      return valueText(outcome.value);
     };
     const checked = <T>(what: string, parse: () => T): T => {
       try {
@@ -329,10 +329,6 @@ function toolsSignature(catalog: Catalog): string {
 
 export function errorResult(message: string): CallToolResult {
   return { isError: true, content: [{ type: "text", text: message }] };
-}
-
-function textOf(value: CallValue): string {
-  return value.kind === "text" ? value.text : String(value.value);
 }
 
 function toToolResult(value: CallValue, pattern: string): CallToolResult {
