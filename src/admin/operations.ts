@@ -9,7 +9,7 @@ import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import { ConfigError, parseConfig, type Config } from "../config/load.js";
 import { hideUnlisted, type ModuleTable } from "../config/wasimancer.js";
 import { discoverTools } from "../discovery/index.js";
-import { readWasmInfo, type WasmInfo } from "../discovery/wasm-binary.js";
+import { readWasmInfo, type WasmInfo } from "../wasm/reader.js";
 import { log } from "../log.js";
 import type { ToolHost } from "../server/host.js";
 import { pathInConfig, readManagedTables, readManagedText, renderManaged, restoreManaged, serialized, storedName, writeAtomic } from "./managed.js";

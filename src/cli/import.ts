@@ -20,7 +20,7 @@ import {
 } from "../config/wasimancer.js";
 import { discoverTools } from "../discovery/index.js";
 import type { Discovery } from "../discovery/types.js";
-import { readWasmInfo } from "../discovery/wasm-binary.js";
+import { readWasmInfo } from "../wasm/reader.js";
 import { log } from "../log.js";
 
 export interface ImportOptions {

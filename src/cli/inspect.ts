@@ -6,7 +6,7 @@ import type { ModuleSpec } from "../config/load.js";
 import { INTERFACES } from "../discovery/describing.js";
 import { discoverTools } from "../discovery/index.js";
 import type { Discovery, JsonSchema, PluginInterface } from "../discovery/types.js";
-import { formatSignature, readWasmInfo, type MemoryLimits, type WasmInfo } from "../discovery/wasm-binary.js";
+import { formatSignature, readWasmInfo, type MemoryLimits, type WasmInfo } from "../wasm/reader.js";
 import { log } from "../log.js";
 import { sha256Hex } from "../sources/cache.js";
 import { readLocalModule } from "../sources/local.js";

@@ -24,7 +24,7 @@ import {
 import type { ModuleSpec } from "../config/load.js";
 import { isValidToolName, toolNameFromExport } from "./naming.js";
 import type { Discovery, ExportDecision, JsonSchema, PluginInterface, PluginOffers, ToolDef } from "./types.js";
-import { formatSignature, type WasmInfo } from "./wasm-binary.js";
+import { formatSignature, type WasmInfo } from "../wasm/reader.js";
 
 interface InterfaceSpec {
   label: string;

@@ -4,7 +4,7 @@
 import type { ArgumentSpec, ToolOverride } from "../config/schema.js";
 import { RUNTIME_EXPORTS, type Classification } from "./raw.js";
 import type { JsonSchema } from "./types.js";
-import type { ExportedFunction, ImportEntry } from "./wasm-binary.js";
+import type { ExportedFunction, ImportEntry } from "../wasm/reader.js";
 
 export const EXTISM_NAMESPACE = "extism:host/env";
 

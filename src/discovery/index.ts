@@ -4,7 +4,7 @@ import { classifyExtism, extismInputSchema, isExtismPlugin } from "./extism.js";
 import { isValidToolName, toolNameFromExport } from "./naming.js";
 import { classifyRaw, rawInputSchema, rawOutputSchema } from "./raw.js";
 import type { Discovery, ExportDecision, ToolDef } from "./types.js";
-import { formatSignature, type WasmInfo } from "./wasm-binary.js";
+import { formatSignature, type WasmInfo } from "../wasm/reader.js";
 
 /** Works out which tools a module offers, from its exports and its config entry. */
 export function discoverTools(spec: ModuleSpec, info: WasmInfo): Discovery {

@@ -3,7 +3,7 @@
 import type { PatternName, ToolOverride } from "../config/schema.js";
 import { looksLikeStringParams, numericParamNames } from "./naming.js";
 import { isNumeric, type CallShape, type JsonSchema, type NumericType } from "./types.js";
-import type { ExportedFunction } from "./wasm-binary.js";
+import type { ExportedFunction } from "../wasm/reader.js";
 
 /** Exports that belong to the toolchain or the memory protocol, never tools. */
 export const RUNTIME_EXPORTS = new Set([

@@ -1,6 +1,6 @@
 import type { Prompt, Resource, ResourceTemplate, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { PatternName } from "../config/schema.js";
-import type { ValueType } from "./wasm-binary.js";
+import type { ValueType } from "../wasm/reader.js";
 
 export type NumericType = "i32" | "i64" | "f32" | "f64";
 export type JsonSchema = Record<string, unknown>;

@@ -4,7 +4,7 @@
 // which checks it and routes it. Any other extism:host/user import is a load error (imports.ts).
 
 import type { CallContext } from "@extism/extism";
-import type { ValueType } from "../discovery/wasm-binary.js";
+import type { ValueType } from "../wasm/reader.js";
 
 export const USER_NAMESPACE = "extism:host/user";
 

@@ -3,7 +3,7 @@
 
 import { EXTISM_NAMESPACE } from "../discovery/extism.js";
 import type { ModuleAbi } from "../discovery/types.js";
-import { formatSignature, type ImportEntry } from "../discovery/wasm-binary.js";
+import { formatSignature, type ImportEntry } from "../wasm/reader.js";
 import { HOST_FUNCTIONS, USER_NAMESPACE } from "./host-functions.js";
 import { WASI_NAMESPACE } from "./wasi.js";
 

@@ -8,10 +8,11 @@ export interface LoadOptions {
   /** "fresh": new instance per call; "keep": one instance per worker, reused across calls. */
   state: "fresh" | "keep";
   /**
-   * For "fresh" plain modules: the exports of every mutable global. With them a used instance is
-   * reset (memory bytes and globals) instead of instantiated again. Undefined: instantiate per call.
+   * For "fresh" plain modules: the exports of every mutable global and table. With them a used
+   * instance is reset (memory bytes, globals, table entries) instead of instantiated again.
+   * Undefined: instantiate per call.
    */
-  resettableGlobals?: string[];
+  resettable?: { globals: string[]; tables: string[] };
   /** Pages grown right after instantiation to hold string arguments (modules without an allocator). */
   scratchPages: number;
   maxMemoryBytes: number;

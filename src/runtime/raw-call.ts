@@ -16,7 +16,11 @@ export interface RawInstance {
   /** Bytes grown for string input when the module has no allocator; reused by kept instances. */
   scratch?: { ptr: number; size: number };
   /** The just-instantiated state, when the instance can be put back to it after a call. */
-  pristine?: { memory?: Uint8Array; globals: { global: WebAssembly.Global; value: unknown }[] };
+  pristine?: {
+    memory?: Uint8Array;
+    globals: { global: WebAssembly.Global; value: unknown }[];
+    tables: { table: WebAssembly.Table; entries: unknown[] }[];
+  };
 }
 
 /** Above this, copying the memory back costs more than a new instance. */
@@ -54,12 +58,17 @@ export function instantiateRaw(module: WebAssembly.Module, options: LoadOptions)
     const previous = memory.grow(options.scratchPages);
     inst.scratch = { ptr: previous * PAGE, size: options.scratchPages * PAGE };
   }
-  if (options.state === "fresh" && options.resettableGlobals && (memory?.buffer.byteLength ?? 0) <= MAX_RESET_BYTES) {
+  const resettable = options.resettable;
+  if (options.state === "fresh" && resettable && (memory?.buffer.byteLength ?? 0) <= MAX_RESET_BYTES) {
     inst.pristine = {
       memory: memory ? new Uint8Array(memory.buffer).slice() : undefined,
-      globals: options.resettableGlobals.map((name) => {
+      globals: resettable.globals.map((name) => {
         const global = instance.exports[name] as WebAssembly.Global;
         return { global, value: global.value };
+      }),
+      tables: resettable.tables.map((name) => {
+        const table = instance.exports[name] as WebAssembly.Table;
+        return { table, entries: Array.from({ length: table.length }, (_, i) => table.get(i)) };
       }),
     };
   }
@@ -95,7 +104,7 @@ function readAssemblyScriptString(memory: WebAssembly.Memory | undefined, ptr: n
 
 /**
  * Puts a used instance back to its just-instantiated state, so the next call sees no trace of
- * this one. False when that is not possible (the memory grew): instantiate a new one instead.
+ * this one. False when that is not possible (memory or a table grew): instantiate a new one instead.
  */
 export function resetRaw(inst: RawInstance): boolean {
   const pristine = inst.pristine;
@@ -104,7 +113,12 @@ export function resetRaw(inst: RawInstance): boolean {
     if (!inst.memory || inst.memory.buffer.byteLength !== pristine.memory.length) return false;
     new Uint8Array(inst.memory.buffer).set(pristine.memory);
   }
+  // A table that grew cannot shrink back: build a new instance.
+  if (pristine.tables.some(({ table, entries }) => table.length !== entries.length)) return false;
   for (const { global, value } of pristine.globals) global.value = value;
+  for (const { table, entries } of pristine.tables) {
+    for (let i = 0; i < entries.length; i++) if (table.get(i) !== entries[i]) table.set(i, entries[i]);
+  }
   return true;
 }
 

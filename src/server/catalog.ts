@@ -7,7 +7,8 @@ import type { Config, ModuleSpec } from "../config/load.js";
 import { describePlugin, type RunExport } from "../discovery/describing.js";
 import { discoverTools } from "../discovery/index.js";
 import type { Discovery, ToolDef } from "../discovery/types.js";
-import { capMemory, exposeMutableGlobals, pagesForMegabytes, readWasmInfo, type WasmInfo } from "../discovery/wasm-binary.js";
+import { readWasmInfo, type WasmInfo } from "../wasm/reader.js";
+import { capMemory, exposeResettableState, pagesForMegabytes } from "../wasm/rewrite.js";
 import { log } from "../log.js";
 import { planImports } from "../runtime/imports.js";
 import { WorkerPool } from "../runtime/pool.js";
@@ -151,8 +152,8 @@ export async function compileModule(
   const state = spec.state ?? (discovery.abi === "extism" ? "keep" : "fresh");
   const capped = capMemory(bytes, maxPages);
   // A fresh plain instance is put back to its first state after each call rather than built anew:
-  // that needs its mutable globals exported.
-  const exposed = discovery.abi === "raw" && state === "fresh" && !plan.importedMemory ? exposeMutableGlobals(capped) : undefined;
+  // that needs its mutable globals and tables exported.
+  const exposed = discovery.abi === "raw" && state === "fresh" && !plan.importedMemory ? exposeResettableState(capped, info) : undefined;
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile((exposed?.bytes ?? capped) as Uint8Array<ArrayBuffer>);
@@ -166,7 +167,7 @@ export async function compileModule(
   const options: LoadOptions = {
     abi: discovery.abi,
     state,
-    resettableGlobals: exposed?.globals,
+    resettable: exposed && { globals: exposed.globals, tables: exposed.tables },
     scratchPages: needsScratch(discovery, info) ? 1 : 0,
     maxMemoryBytes: maxPages * 65536,
     maxOutputBytes: config.server.max_output_mb * 1024 * 1024,

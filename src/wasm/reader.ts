@@ -1,6 +1,7 @@
 // Reads what WebAssembly.Module.exports() does not tell: function signatures, parameter names
-// (from the "name" custom section) and memory limits. Node 20 has no type reflection, so the
-// binary format is read directly; only the sections WasmForge needs are decoded.
+// (from the "name" custom section), memory limits, globals and tables. Node 20 has no type
+// reflection, so the binary format is read directly, in one pass; discovery and runtime preparation
+// (src/wasm/rewrite.ts) both work from what this records.
 
 export type ValueType = "i32" | "i64" | "f32" | "f64" | "v128" | "funcref" | "externref";
 
@@ -16,10 +17,12 @@ export interface ExportedFunction {
   paramNames: (string | undefined)[];
 }
 
+export type ExternalKind = "function" | "table" | "memory" | "global" | "tag";
+
 export interface ImportEntry {
   module: string;
   name: string;
-  kind: "function" | "table" | "memory" | "global" | "tag";
+  kind: ExternalKind;
   signature?: FuncSignature;
 }
 
@@ -29,12 +32,43 @@ export interface MemoryLimits {
   imported: boolean;
 }
 
+export interface GlobalInfo {
+  /** Index in the module's global index space (imported globals first). */
+  index: number;
+  type: ValueType;
+  mutable: boolean;
+  imported: boolean;
+  /** Defined globals: whether the init expression is one WasmForge can read (MVP and extended-const). */
+  plainInit: boolean;
+}
+
+export interface TableInfo {
+  index: number;
+  imported: boolean;
+  minEntries: number;
+}
+
+export interface ExportEntry {
+  name: string;
+  kind: ExternalKind;
+  index: number;
+}
+
 export interface WasmInfo {
   functions: ExportedFunction[];
   /** Exported names that are not functions (memory, globals, tables). */
   otherExports: { name: string; kind: string }[];
+  exports: ExportEntry[];
   imports: ImportEntry[];
   memories: MemoryLimits[];
+  globals: GlobalInfo[];
+  tables: TableInfo[];
+  /**
+   * The module can change state an instance cannot be put back to from outside: it drops data
+   * segments (a data count section marks memory.init/data.drop) or has passive element segments
+   * (elem.drop). A "fresh" instance of such a module is built anew for each call.
+   */
+  dropsSegments: boolean;
 }
 
 export class WasmFormatError extends Error {}
@@ -49,11 +83,16 @@ const VALUE_TYPES: Record<number, ValueType> = {
   0x6f: "externref",
 };
 
-const EXTERNAL_KINDS = ["function", "table", "memory", "global", "tag"] as const;
+const EXTERNAL_KINDS: readonly ExternalKind[] = ["function", "table", "memory", "global", "tag"];
 
-class Reader {
+/** A cursor over a byte range; every read checks the range. */
+export class Reader {
   pos: number;
-  constructor(readonly bytes: Uint8Array, start = 0, readonly end = bytes.length) {
+  constructor(
+    readonly bytes: Uint8Array,
+    start = 0,
+    readonly end = bytes.length,
+  ) {
     this.pos = start;
   }
   byte(): number {
@@ -73,6 +112,10 @@ class Reader {
   }
   skipLeb(): void {
     while (this.byte() & 0x80);
+  }
+  skip(count: number): void {
+    if (this.pos + count > this.end) throw new WasmFormatError("unexpected end of module");
+    this.pos += count;
   }
   name(): string {
     const length = this.u32();
@@ -95,7 +138,7 @@ class Reader {
   }
 }
 
-interface Section {
+export interface Section {
   id: number;
   start: number;
   end: number;
@@ -103,13 +146,23 @@ interface Section {
   headerStart: number;
 }
 
-function sections(bytes: Uint8Array): Section[] {
-  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
-    throw new WasmFormatError("not a WebAssembly module (missing \\0asm header)");
+/** The binary's layer: a core module, or a component (the component model's binary format). */
+export function binaryKind(bytes: Uint8Array): "module" | "component" | undefined {
+  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) return undefined;
+  const layer = bytes[6]! | (bytes[7]! << 8);
+  if (layer === 1) return "component";
+  return bytes[4] === 1 && bytes[5] === 0 && layer === 0 ? "module" : undefined;
+}
+
+export function sections(bytes: Uint8Array): Section[] {
+  const kind = binaryKind(bytes);
+  if (kind === undefined) {
+    if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+      throw new WasmFormatError("not a WebAssembly module (missing \\0asm header)");
+    }
+    throw new WasmFormatError("unsupported WebAssembly version (a newer binary format?)");
   }
-  if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) {
-    throw new WasmFormatError("unsupported WebAssembly version (a component, or a newer binary format?)");
-  }
+  if (kind === "component") throw new WasmFormatError("this is a WebAssembly component, not a core module");
   const found: Section[] = [];
   const reader = new Reader(bytes, 8);
   while (reader.pos < bytes.length) {
@@ -129,8 +182,11 @@ export function readWasmInfo(bytes: Uint8Array): WasmInfo {
   const imports: ImportEntry[] = [];
   const functionTypes: number[] = []; // type index of every function, imported ones first
   const memories: MemoryLimits[] = [];
-  const rawExports: { name: string; kind: number; index: number }[] = [];
+  const globals: GlobalInfo[] = [];
+  const tables: TableInfo[] = [];
+  const exports: ExportEntry[] = [];
   const localNames = new Map<number, Map<number, string>>();
+  let dropsSegments = false;
 
   for (const section of sections(bytes)) {
     const r = new Reader(bytes, section.start, section.end);
@@ -165,13 +221,13 @@ export function readWasmInfo(bytes: Uint8Array): WasmInfo {
             entry.signature = types[typeIndex];
           } else if (kind === "table") {
             r.byte();
-            r.limits();
+            tables.push({ index: tables.length, imported: true, minEntries: r.limits().min });
           } else if (kind === "memory") {
             const { min, max } = r.limits();
             memories.push({ minPages: min, maxPages: max, imported: true });
           } else if (kind === "global") {
-            r.byte();
-            r.byte();
+            const type = r.valueType();
+            globals.push({ index: globals.length, type, mutable: r.byte() === 1, imported: true, plainInit: false });
           } else {
             r.byte();
             r.u32();
@@ -185,6 +241,14 @@ export function readWasmInfo(bytes: Uint8Array): WasmInfo {
         for (let i = 0; i < count; i++) functionTypes.push(r.u32());
         break;
       }
+      case 4: {
+        const count = r.u32();
+        for (let i = 0; i < count; i++) {
+          r.byte();
+          tables.push({ index: tables.length, imported: false, minEntries: r.limits().min });
+        }
+        break;
+      }
       case 5: {
         const count = r.u32();
         for (let i = 0; i < count; i++) {
@@ -193,24 +257,47 @@ export function readWasmInfo(bytes: Uint8Array): WasmInfo {
         }
         break;
       }
+      case 6: {
+        const count = r.u32();
+        for (let i = 0; i < count; i++) {
+          const type = r.valueType();
+          const mutable = r.byte() === 1;
+          const plainInit = skipConstExpr(r);
+          globals.push({ index: globals.length, type, mutable, imported: false, plainInit });
+          // An init expression we cannot walk leaves the rest of the section unreadable.
+          if (!plainInit) break;
+        }
+        break;
+      }
       case 7: {
         const count = r.u32();
         for (let i = 0; i < count; i++) {
           const name = r.name();
-          const kind = r.byte();
+          const kindCode = r.byte();
           const index = r.u32();
-          rawExports.push({ name, kind, index });
+          exports.push({ name, kind: EXTERNAL_KINDS[kindCode] ?? "function", index });
+          if (!EXTERNAL_KINDS[kindCode]) throw new WasmFormatError(`unknown export kind ${kindCode}`);
         }
         break;
       }
+      case 9: {
+        // Flags 1 and 5 are passive element segments: elem.drop can change them for good.
+        const count = r.u32();
+        if (count > 0 && hasPassiveElements(r, count)) dropsSegments = true;
+        break;
+      }
+      case 12:
+        // A data count section is required exactly when code uses memory.init or data.drop.
+        dropsSegments = true;
+        break;
     }
   }
 
   const functions: ExportedFunction[] = [];
   const otherExports: { name: string; kind: string }[] = [];
-  for (const exp of rawExports) {
-    if (exp.kind !== 0) {
-      otherExports.push({ name: exp.name, kind: EXTERNAL_KINDS[exp.kind] ?? `kind ${exp.kind}` });
+  for (const exp of exports) {
+    if (exp.kind !== "function") {
+      otherExports.push({ name: exp.name, kind: exp.kind });
       continue;
     }
     const typeIndex = functionTypes[exp.index];
@@ -223,7 +310,7 @@ export function readWasmInfo(bytes: Uint8Array): WasmInfo {
       paramNames: signature.params.map((_, i) => names?.get(i)),
     });
   }
-  return { functions, otherExports, imports, memories };
+  return { functions, otherExports, exports, imports, memories, globals, tables, dropsSegments };
 }
 
 function readNameSection(r: Reader, localNames: Map<number, Map<number, string>>): void {
@@ -252,119 +339,33 @@ function readNameSection(r: Reader, localNames: Map<number, Map<number, string>>
   }
 }
 
-const PAGE = 65536;
-
-export function pagesForMegabytes(mb: number): number {
-  return Math.max(1, Math.floor((mb * 1024 * 1024) / PAGE));
-}
-
-/**
- * Returns a copy of the module whose own memories declare a maximum of at most `maxPages`,
- * so `memory.grow` fails at the cap instead of exhausting the host. Imported memories are
- * capped by whoever provides them.
- */
-export function capMemory(bytes: Uint8Array, maxPages: number): Uint8Array {
-  const memorySection = sections(bytes).find((s) => s.id === 5);
-  if (!memorySection) return bytes;
-  const r = new Reader(bytes, memorySection.start, memorySection.end);
-  const count = r.u32();
-  const body: number[] = [...encodeU32(count)];
-  for (let i = 0; i < count; i++) {
-    const { min, max, flags } = r.limits();
-    if (flags & 0x04) return bytes; // memory64: leave alone, its limits use another encoding
-    const shared = flags & 0x02;
-    const newMax = Math.max(min, Math.min(max ?? maxPages, maxPages));
-    body.push(0x01 | shared, ...encodeU32(min), ...encodeU32(newMax));
-  }
-  return replaceSection(bytes, memorySection, body);
-}
-
-/** A copy of the module with one section's contents replaced (same id, same place). */
-function replaceSection(bytes: Uint8Array, section: Section, body: ArrayLike<number>): Uint8Array {
-  const header = [section.id, ...encodeU32(body.length)];
-  const out = new Uint8Array(bytes.length - (section.end - section.headerStart) + header.length + body.length);
-  out.set(bytes.subarray(0, section.headerStart), 0);
-  out.set(header, section.headerStart);
-  out.set(body, section.headerStart + header.length);
-  out.set(bytes.subarray(section.end), section.headerStart + header.length + body.length);
-  return out;
-}
-
-/** Prefix of the exports WasmForge adds so a fresh instance's globals can be reset between calls. */
-export const GLOBAL_EXPORT_PREFIX = "__wasmforge_global_";
-
-/**
- * Exports every mutable global the module keeps to itself, so a used instance can be put back to
- * its just-instantiated state (memory bytes + globals) instead of instantiating again for each
- * call. Returns the names of all mutable globals' exports, or undefined when that is not possible
- * (an init expression or a type WasmForge does not decode, or no export section).
- */
-export function exposeMutableGlobals(bytes: Uint8Array): { bytes: Uint8Array; globals: string[] } | undefined {
-  const all = sections(bytes);
-  let importedGlobals = 0;
-  const mutable: number[] = [];
-  const exported = new Map<number, string>();
-  let exportSection: Section | undefined;
+/** Whether any element segment is passive; walks segments only as far as needed. */
+function hasPassiveElements(r: Reader, count: number): boolean {
   try {
-    for (const section of all) {
-      const r = new Reader(bytes, section.start, section.end);
-      if (section.id === 2) {
-        const count = r.u32();
-        for (let i = 0; i < count; i++) {
-          r.name();
-          r.name();
-          const kind = r.byte();
-          if (kind === 0 || kind === 4) r.u32();
-          else if (kind === 1) (r.byte(), r.limits());
-          else if (kind === 2) r.limits();
-          else if (kind === 3) {
-            r.byte();
-            if (r.byte() === 1) return undefined; // an imported mutable global is shared state we cannot reset
-            importedGlobals++;
-          } else return undefined;
-        }
-      } else if (section.id === 6) {
-        const count = r.u32();
-        for (let i = 0; i < count; i++) {
-          const type = r.valueType();
-          if (type === "v128") return undefined; // not readable from JavaScript
-          if (r.byte() === 1) mutable.push(importedGlobals + i);
-          if (!skipConstExpr(r)) return undefined;
-        }
-      } else if (section.id === 7) {
-        exportSection = section;
-        const count = r.u32();
-        for (let i = 0; i < count; i++) {
-          const name = r.name();
-          const kind = r.byte();
-          const index = r.u32();
-          if (kind === 3) exported.set(index, name);
-        }
+    for (let i = 0; i < count; i++) {
+      const flags = r.u32();
+      if (flags === 1 || flags === 5) return true;
+      if (flags & 0b010 && !(flags & 0b001)) r.u32(); // explicit table index (flags 2, 6)
+      if (!(flags & 0b001) && !skipConstExpr(r)) return true; // active: offset expression
+      if (flags & 0b100) {
+        // expressions: an element kind is a reference type (flags 5, 6, 7) or implied (4)
+        if (flags !== 4) r.byte();
+        const n = r.u32();
+        for (let j = 0; j < n; j++) if (!skipConstExpr(r)) return true;
+      } else {
+        if (flags !== 0) r.byte(); // elemkind
+        const n = r.u32();
+        for (let j = 0; j < n; j++) r.u32();
       }
     }
   } catch {
-    return undefined;
+    return true; // unreadable: assume the worst
   }
-  if (mutable.length === 0) return { bytes, globals: [] };
-  if (!exportSection) return undefined;
-  const added = mutable.filter((i) => !exported.has(i));
-  const names = mutable.map((i) => exported.get(i) ?? `${GLOBAL_EXPORT_PREFIX}${i}`);
-  if (added.length === 0) return { bytes, globals: names };
-
-  const r = new Reader(bytes, exportSection.start, exportSection.end);
-  const count = r.u32();
-  const encoder = new TextEncoder();
-  const extra: number[] = [];
-  for (const index of added) {
-    const name = encoder.encode(`${GLOBAL_EXPORT_PREFIX}${index}`);
-    extra.push(...encodeU32(name.length), ...name, 3, ...encodeU32(index));
-  }
-  const body = [...encodeU32(count + added.length), ...bytes.subarray(r.pos, exportSection.end), ...extra];
-  return { bytes: replaceSection(bytes, exportSection, body), globals: names };
+  return false;
 }
 
 /** Skips a constant expression (MVP and extended-const); false when it uses anything else. */
-function skipConstExpr(r: Reader): boolean {
+export function skipConstExpr(r: Reader): boolean {
   for (;;) {
     const op = r.byte();
     switch (op) {
@@ -377,10 +378,10 @@ function skipConstExpr(r: Reader): boolean {
         r.skipLeb();
         break;
       case 0x43:
-        r.pos += 4;
+        r.skip(4);
         break;
       case 0x44:
-        r.pos += 8;
+        r.skip(8);
         break;
       case 0xd0:
         r.byte();
@@ -396,17 +397,6 @@ function skipConstExpr(r: Reader): boolean {
         return false;
     }
   }
-}
-
-function encodeU32(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = value & 0x7f;
-    value = Math.floor(value / 128);
-    if (value !== 0) b |= 0x80;
-    out.push(b);
-  } while (value !== 0);
-  return out;
 }
 
 export function formatSignature(sig: FuncSignature, names?: (string | undefined)[]): string {
