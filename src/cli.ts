@@ -6,7 +6,7 @@ import type { ImportOptions } from "./cli/import.js";
 import type { ServeOptions } from "./cli/serve.js";
 import { ConfigError } from "./config/load.js";
 import { BindError } from "./transports/bind.js";
-import { LOG_LEVELS, log, setLogLevel, type LogLevel } from "./log.js";
+import { LOG_LEVELS, log, setLogLevel, type LogLevel } from "./core/log.js";
 import { SERVER_VERSION } from "./version.js";
 
 // Each command loads its own code when it runs, so `serve` over stdio starts without the HTTP,

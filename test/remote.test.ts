@@ -2,7 +2,8 @@
 // every test has its own cache directory.
 
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -180,7 +181,7 @@ describe.concurrent("remote modules", () => {
     expect(run.stderr).toContain("gave up after 3 attempts");
     expect(server.hits("/truncated.wasm") - before).toBe(3);
     expect(cachedFiles(cache)).toEqual([]);
-    expect(readdirSync(join(cache, "tmp"))).toEqual([]);
+    expect(readdirSync(join(cache, ".wasmforge-tmp"))).toEqual([]);
   });
 
   it("a 404 fails only its module: the other modules still serve", async () => {
@@ -225,8 +226,8 @@ describe.concurrent("remote modules", () => {
     );
     const run = await runCli(["fetch", "--config", file]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`module "big" (${server.url}/big.wasm): ${server.url}/big.wasm is larger than the 1.0 MB download limit; raise [server] max_download_mb`);
-    expect(run.stderr).toContain(`${server.url}/big-chunked.wasm is larger than the 1.0 MB download limit`);
+    expect(run.stderr).toContain(`module "big" (${server.url}/big.wasm): ${server.url}/big.wasm is larger than the 1 MiB download limit; raise [server] max_download_mb`);
+    expect(run.stderr).toContain(`${server.url}/big-chunked.wasm is larger than the 1 MiB download limit`);
     expect(server.hits("/big-chunked.wasm")).toBe(1); // not retried
     expect(cachedFiles(cache)).toEqual([]);
   });
@@ -304,5 +305,47 @@ describe.concurrent("remote modules", () => {
     expect(cleared.stdout).toContain(`removed 1 cached module`);
     expect(cachedFiles(first.cache)).toEqual([]);
     expect((await runCli(["cache", "list", "--config", second])).stdout).toBe("");
+  });
+
+  it("a cache directory shared with other files: downloads, eviction and cache clear remove only WasmForge's own", async () => {
+    // [cache] directory = "." beside a user's project: their tmp/ and modules/ files must survive.
+    const dir = tempDir("wasmforge-shared-cache-");
+    mkdirSync(join(dir, "tmp", "project"), { recursive: true });
+    mkdirSync(join(dir, "modules"), { recursive: true });
+    const notes = join(dir, "tmp", "notes.txt");
+    const source = join(dir, "tmp", "project", "src.c");
+    const theirs = join(dir, "modules", "README.md");
+    // Named like a cache entry, but WasmForge never recorded it.
+    const lookalike = join(dir, "modules", `${"ab".repeat(32)}.wasm`);
+    for (const f of [notes, source, theirs, lookalike]) writeFileSync(f, "mine");
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    utimesSync(notes, twoDaysAgo, twoDaysAgo);
+    const cacheToml = `[cache]\ndirectory = "."\nmax_size_mb = 1\n\n`;
+    const file = writeConfig(cacheToml + remoteEntry("a", `${server.url}/blob-a.bin`, sha256(BLOB_A)), dir);
+    expect((await runCli(["fetch", "--config", file])).code).toBe(0);
+    writeFileSync(file, cacheToml + remoteEntry("b", `${server.url}/blob-b.bin`, sha256(BLOB_B)));
+    expect((await runCli(["fetch", "--config", file])).code).toBe(0); // over 1 MB: evicts a
+    expect(cachedFiles(dir).sort()).toEqual([`${"ab".repeat(32)}.wasm`, `${sha256(BLOB_B)}.wasm`].sort());
+    const cleared = await runCli(["cache", "clear", "--config", file]);
+    expect(cleared.stdout).toContain("removed 1 cached module");
+    for (const f of [notes, source, theirs, lookalike]) expect(readFileSync(f, "utf8")).toBe("mine");
+    expect(existsSync(join(dir, ".wasmforge-tmp"))).toBe(false);
+  });
+
+  it("cache entries that are not regular files are not read: a FIFO, a link to /dev/zero, a directory", async () => {
+    const cases = [
+      { what: "a FIFO", make: (p: string) => execFileSync("mkfifo", [p]), says: "is not a regular file" },
+      { what: "a link", make: (p: string) => symlinkSync("/dev/zero", p), says: "is a symbolic link" },
+      { what: "a directory", make: (p: string) => mkdirSync(p), says: "is not a regular file" },
+    ];
+    for (const c of cases) {
+      const { file, cache } = remoteConfig(remoteEntry("remote", `${server.url}/example.wasm`, EXAMPLE_SHA));
+      mkdirSync(join(cache, "modules"), { recursive: true });
+      const entry = join(cache, "modules", `${EXAMPLE_SHA}.wasm`);
+      c.make(entry);
+      const run = await runCli(["call", "add", '{"a": 2, "b": 3}', "--config", file], { timeoutMs: 15_000 });
+      expect(run.stderr, c.what).toContain(`cache entry ${entry} ${c.says}`);
+      expect(run.stdout.trim(), c.what).toBe("5");
+    }
   });
 });

@@ -3,10 +3,10 @@
 // are kept is always the server's choice, never the request's.
 
 import { z } from "zod";
-import { formatKeyPath } from "../config/load.js";
+import { formatKeyPath } from "../core/format.js";
 import { moduleEntry } from "../config/schema.js";
 import { pluginToModule, wasimancerPlugin, type Converted, type ModuleTable } from "../config/wasimancer.js";
-import { isValidToolName } from "../discovery/naming.js";
+import { isValidToolName } from "../core/naming.js";
 
 /** A definition refused; the message says which field and why. */
 export class DefinitionError extends Error {}

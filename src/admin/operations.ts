@@ -10,7 +10,7 @@ import { ConfigError, parseConfig, type Config } from "../config/load.js";
 import { hideUnlisted, type ModuleTable } from "../config/wasimancer.js";
 import { discoverTools } from "../discovery/index.js";
 import { readWasmInfo, type WasmInfo } from "../wasm/reader.js";
-import { log } from "../log.js";
+import { log } from "../core/log.js";
 import type { ToolHost } from "../server/host.js";
 import { pathInConfig, readManagedTables, readManagedText, renderManaged, restoreManaged, serialized, storedName, writeAtomic } from "./managed.js";
 import type { ReceivedFile } from "./multipart.js";

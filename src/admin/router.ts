@@ -5,7 +5,7 @@
 
 import { rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { log } from "../log.js";
+import { log } from "../core/log.js";
 import type { ToolHost } from "../server/host.js";
 import { tokenChecker } from "../transports/token.js";
 import { checkModuleName, DefinitionError, parseModuleField, parsePluginData } from "./definition.js";

@@ -1,8 +1,9 @@
 // `wasmforge cache list` and `wasmforge cache clear`: inspect and empty the download cache.
 
 import { ConfigError, findConfig, loadConfig, parseConfig, type Config } from "../config/load.js";
-import { log } from "../log.js";
-import { DEFAULT_MAX_SIZE_MB, clearCache, formatSize, listCache } from "../sources/cache.js";
+import { log } from "../core/log.js";
+import { formatBytes } from "../core/format.js";
+import { DEFAULT_MAX_SIZE_MB, clearCache, listCache } from "../sources/cache.js";
 
 export interface CacheOptions {
   config?: string;
@@ -30,18 +31,18 @@ export async function cacheList(options: CacheOptions): Promise<void> {
   }
   for (const e of entries) {
     const modules = usedBy.get(e.sha256);
-    const columns = [e.sha256, formatSize(e.size).padStart(9), e.lastUsed.toISOString(), e.url ?? "-"];
+    const columns = [e.sha256, formatBytes(e.size).padStart(9), e.lastUsed.toISOString(), e.url];
     if (modules) columns.push(`(module ${modules.join(", ")})`);
     process.stdout.write(columns.join("  ") + "\n");
   }
   const total = entries.reduce((sum, e) => sum + e.size, 0);
   log.info(
-    `${entries.length} cached module${entries.length === 1 ? "" : "s"}, ${formatSize(total)} of ${config.cache.maxSizeMb ?? DEFAULT_MAX_SIZE_MB} MB ([cache] max_size_mb) in ${dir}`,
+    `${entries.length} cached module${entries.length === 1 ? "" : "s"}, ${formatBytes(total)} of ${config.cache.maxSizeMb ?? DEFAULT_MAX_SIZE_MB} MB ([cache] max_size_mb) in ${dir}`,
   );
 }
 
 export async function cacheClear(options: CacheOptions): Promise<void> {
   const dir = cacheConfig(options).cache.directory;
   const { removed, bytes } = await clearCache(dir);
-  process.stdout.write(`removed ${removed} cached module${removed === 1 ? "" : "s"} (${formatSize(bytes)}) from ${dir}\n`);
+  process.stdout.write(`removed ${removed} cached module${removed === 1 ? "" : "s"} (${formatBytes(bytes)}) from ${dir}\n`);
 }

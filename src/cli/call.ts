@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { findConfig, loadConfig } from "../config/load.js";
-import { log } from "../log.js";
+import { log } from "../core/log.js";
 import { ToolHost } from "../server/host.js";
 
 export interface CallOptions {

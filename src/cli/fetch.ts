@@ -1,8 +1,8 @@
 // `wasmforge fetch`: download and verify every module the config names, so a later start is offline.
 
 import { findConfig, loadConfig } from "../config/load.js";
-import { log } from "../log.js";
-import { formatSize } from "../sources/cache.js";
+import { log } from "../core/log.js";
+import { formatBytes } from "../core/format.js";
 import { loadModuleBytes } from "../sources/index.js";
 
 export interface FetchOptions {
@@ -29,7 +29,7 @@ export async function fetchModules(options: FetchOptions): Promise<void> {
     const origin = spec.source.kind === "local" ? spec.source.path : spec.source.url;
     if (result.loaded) {
       const { sha256, bytes } = result.loaded;
-      process.stdout.write(`${spec.name.padEnd(width)}  ${sha256}  ${formatSize(bytes.length).padStart(9)}  ${origin}\n`);
+      process.stdout.write(`${spec.name.padEnd(width)}  ${sha256}  ${formatBytes(bytes.length).padStart(9)}  ${origin}\n`);
     } else {
       failed++;
       log.error(`module "${spec.name}" (${origin}): ${result.error}`);

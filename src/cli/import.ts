@@ -7,7 +7,8 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { stringify } from "smol-toml";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
-import { ConfigError, formatKeyPath, parseConfig, type Config } from "../config/load.js";
+import { ConfigError, parseConfig, type Config } from "../config/load.js";
+import { formatKeyPath } from "../core/format.js";
 import {
   convertPrompts,
   convertResources,
@@ -21,7 +22,7 @@ import {
 import { discoverTools } from "../discovery/index.js";
 import type { Discovery } from "../discovery/types.js";
 import { readWasmInfo } from "../wasm/reader.js";
-import { log } from "../log.js";
+import { log } from "../core/log.js";
 
 export interface ImportOptions {
   resources?: string;

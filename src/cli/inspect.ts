@@ -7,8 +7,9 @@ import { INTERFACES } from "../discovery/describing.js";
 import { discoverTools } from "../discovery/index.js";
 import type { Discovery, JsonSchema, PluginInterface } from "../discovery/types.js";
 import { formatSignature, readWasmInfo, type MemoryLimits, type WasmInfo } from "../wasm/reader.js";
-import { log } from "../log.js";
-import { sha256Hex } from "../sources/cache.js";
+import { log } from "../core/log.js";
+import { formatBytes } from "../core/format.js";
+import { sha256Hex } from "../core/hash.js";
 import { readLocalModule } from "../sources/local.js";
 
 export interface InspectOptions {
@@ -167,9 +168,4 @@ function formatMemory(m: MemoryLimits): string {
   const size = (pages: number) => `${pages} page${pages === 1 ? "" : "s"} (${formatBytes(pages * 65536)})`;
   const max = m.maxPages === undefined ? "no maximum" : `maximum ${size(m.maxPages)}`;
   return `${m.imported ? "imported" : "own"}: minimum ${size(m.minPages)}, ${max}`;
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${+(n / (1024 * 1024)).toFixed(1)} MiB`;
-  return `${n / 1024} KiB`;
 }

@@ -3,7 +3,7 @@
 
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { log } from "../log.js";
+import { log } from "../core/log.js";
 import { scaffoldFiles, wasmPath } from "./new-templates.js";
 
 export interface NewOptions {

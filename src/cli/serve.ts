@@ -1,5 +1,5 @@
 import { findConfig, loadConfig } from "../config/load.js";
-import { log } from "../log.js";
+import { log } from "../core/log.js";
 import { ToolHost } from "../server/host.js";
 import { watchHost, type Watcher } from "../server/watch.js";
 import { parseAddress } from "../transports/bind.js";

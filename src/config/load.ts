@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import type { z } from "zod";
+import { formatKeyPath } from "../core/format.js";
 import { configSchema, managedSchema, type RawModule, type ServerSettings, type ToolOverride } from "./schema.js";
 
 export type ModuleSource =
@@ -235,15 +236,6 @@ function toSource(m: RawModule, dir: string): ModuleSource {
   if (m.source?.type === "http") return { kind: "http", url: m.source.url, sha256: m.source.sha256 ?? m.source.checksum };
   if (m.path) return local(m.path);
   return { kind: "http", url: m.url!, sha256: m.sha256 ?? m.checksum };
-}
-
-export function formatKeyPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out ? `.${String(key)}` : String(key);
-  }
-  return out || "(top level)";
 }
 
 function formatIssues(file: string, issues: z.core.$ZodIssue[]): string {

@@ -3,7 +3,7 @@
 // Used by `wasmforge import` and by the admin API's WASImancer-compatible routes.
 
 import { z } from "zod";
-import { isValidToolName, toolNameFromExport } from "../discovery/naming.js";
+import { isValidToolName, toolNameFromExport } from "../core/naming.js";
 import type { moduleEntry, RawPrompt, RawResource, RawResourceTemplate } from "./schema.js";
 
 /** A `[[modules]]` table as it would be written in wasmforge.toml. */

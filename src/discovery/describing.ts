@@ -22,7 +22,8 @@ import {
   type ReadResourceResult,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { ModuleSpec } from "../config/load.js";
-import { isValidToolName, toolNameFromExport } from "./naming.js";
+import { formatKeyPath } from "../core/format.js";
+import { isValidToolName, toolNameFromExport } from "../core/naming.js";
 import type { Discovery, ExportDecision, JsonSchema, PluginInterface, PluginOffers, ToolDef } from "./types.js";
 import { formatSignature, type WasmInfo } from "../wasm/reader.js";
 
@@ -237,16 +238,11 @@ interface Parser<T> {
 function check<T>(schema: Parser<T>, value: unknown, fn: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.slice(0, 3).map((i) => `${formatPath(i.path)}: ${i.message}`);
+  const issues = parsed.error.issues.slice(0, 3).map((i) => `${formatKeyPath(i.path)}: ${i.message}`);
   const more = parsed.error.issues.length > 3 ? ` (and ${parsed.error.issues.length - 3} more)` : "";
   throw new PluginOutputError(`${fn} returned JSON that does not fit the MCP schema: ${issues.join("; ")}${more}`);
 }
 
-function formatPath(path: PropertyKey[]): string {
-  let out = "";
-  for (const key of path) out += typeof key === "number" ? `[${key}]` : out ? `.${String(key)}` : String(key);
-  return out || "(top level)";
-}
 
 /**
  * Returns the schema as served and validated. A top-level `$schema` is dropped: MCP schemas are

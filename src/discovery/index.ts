@@ -1,7 +1,7 @@
 import type { ModuleSpec } from "../config/load.js";
 import { detectInterface, discoverDescribing, INTERFACES } from "./describing.js";
 import { classifyExtism, extismInputSchema, isExtismPlugin } from "./extism.js";
-import { isValidToolName, toolNameFromExport } from "./naming.js";
+import { isValidToolName, toolNameFromExport } from "../core/naming.js";
 import { classifyRaw, rawInputSchema, rawOutputSchema } from "./raw.js";
 import type { Discovery, ExportDecision, ToolDef } from "./types.js";
 import { formatSignature, type WasmInfo } from "../wasm/reader.js";

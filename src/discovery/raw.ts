@@ -1,7 +1,7 @@
 // Tools from plain WebAssembly exports, classified by signature (see "How tools are discovered" in the README).
 
 import type { PatternName, ToolOverride } from "../config/schema.js";
-import { looksLikeStringParams, numericParamNames } from "./naming.js";
+import { looksLikeStringParams, numericParamNames } from "../core/naming.js";
 import { isNumeric, type CallShape, type JsonSchema, type NumericType } from "./types.js";
 import type { ExportedFunction } from "../wasm/reader.js";
 

@@ -10,7 +10,7 @@
 
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { log } from "../log.js";
+import { log } from "../core/log.js";
 import type { CallShape } from "../discovery/types.js";
 import type { NotificationMethod } from "./host-functions.js";
 import type { CallInput, CallValue, FromWorker, LoadOptions, ToWorker } from "./protocol.js";

@@ -2,14 +2,14 @@
 // discovery (→ for plugins that describe their own tools, asking them, in a worker). A module that
 // fails is reported and left out; the rest still serve.
 
-import { createHash } from "node:crypto";
 import type { Config, ModuleSpec } from "../config/load.js";
 import { describePlugin, type RunExport } from "../discovery/describing.js";
 import { discoverTools } from "../discovery/index.js";
 import type { Discovery, ToolDef } from "../discovery/types.js";
 import { readWasmInfo, type WasmInfo } from "../wasm/reader.js";
 import { capMemory, exposeResettableState, pagesForMegabytes } from "../wasm/rewrite.js";
-import { log } from "../log.js";
+import { sha256Hex } from "../core/hash.js";
+import { log } from "../core/log.js";
 import { planImports } from "../runtime/imports.js";
 import { WorkerPool } from "../runtime/pool.js";
 import { valueText, type LoadOptions } from "../runtime/protocol.js";
@@ -189,6 +189,6 @@ function needsScratch(discovery: Discovery, info: WasmInfo): boolean {
 /** Changes whenever the bytes or anything that shapes how they are served changes. */
 function moduleKey(spec: ModuleSpec, sha256: string, config: Config): string {
   const shaping = JSON.stringify([spec.tools, spec.maxMemoryMb, spec.state, spec.allowedHosts, spec.allowedPaths, spec.pluginConfig, spec.description, spec.timeoutMs, config.server.max_output_mb]);
-  const digest = createHash("sha256").update(shaping).digest("hex").slice(0, 8);
+  const digest = sha256Hex(shaping).slice(0, 8);
   return `${spec.name}@${sha256.slice(0, 12)}.${digest}`;
 }

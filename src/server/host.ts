@@ -23,7 +23,7 @@ import {
   type PluginNotification,
   type RequestInfo,
 } from "../discovery/describing.js";
-import { log } from "../log.js";
+import { log } from "../core/log.js";
 import type { NotificationMethod } from "../runtime/host-functions.js";
 import { WorkerPool, defaultPoolSize, type CallOutcome, type CallRequest } from "../runtime/pool.js";
 import { valueText, type CallValue } from "../runtime/protocol.js";

@@ -18,7 +18,7 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
-import { log, onLog } from "../log.js";
+import { log, onLog } from "../core/log.js";
 import type { CallContext, ToolHost } from "./host.js";
 
 import { SERVER_VERSION } from "../version.js";

@@ -5,7 +5,7 @@
 import { dirname, resolve } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import { ConfigError } from "../config/load.js";
-import { log } from "../log.js";
+import { log } from "../core/log.js";
 import type { ToolHost } from "./host.js";
 
 /** Quiet time after the last change before reloading: one reload per burst. */

@@ -1,29 +1,41 @@
 // The download cache: content-addressed (a file is named by its SHA-256), verified again on every
 // read, least-recently-used entries evicted past a size limit. Layout inside the cache directory:
 //   modules/<sha256>.wasm   verified module bytes
-//   modules/<sha256>.json   where it came from (informational, for `cache list`)
-//   tmp/                    downloads in progress; renamed into modules/ only once verified
+//   modules/<sha256>.json   the record WasmForge wrote for it (where it came from, for `cache list`)
+//   .wasmforge-tmp/         downloads in progress; renamed into modules/ only once verified
+//
+// `[cache] directory` may be a folder that holds other things (a home folder, "."), so the cache
+// removes only what it wrote: entries that have its record beside them, and its own temp files.
 
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { log } from "../log.js";
+import { formatBytes } from "../core/format.js";
+import { sha256Hex } from "../core/hash.js";
+import { log } from "../core/log.js";
 
 /** Used when `[cache] max_size_mb` is not set. */
 export const DEFAULT_MAX_SIZE_MB = 1024;
 
 const ENTRY = /^([0-9a-f]{64})\.wasm$/;
+const TEMP_DIR = ".wasmforge-tmp";
+const TEMP_FILE = /^\d+-[0-9a-f]{12}\.part$/;
 
-const metadataSchema = z.object({ url: z.string(), downloaded: z.string() });
+const recordSchema = z.object({ url: z.string(), downloaded: z.string(), reference: z.string().optional(), digest: z.string().optional() });
+export type CacheRecord = z.infer<typeof recordSchema>;
 
 export interface CacheEntry {
   sha256: string;
   file: string;
   size: number;
   lastUsed: Date;
-  /** The URL it was downloaded from, when known. */
-  url?: string;
+  /** Where it was downloaded from. */
+  url: string;
+  /** For modules from an OCI registry: the reference and the manifest digest. */
+  reference?: string;
+  digest?: string;
 }
 
 /** Entries read or written by this process: never evicted while it runs. */
@@ -31,20 +43,21 @@ const inUse = new Set<string>();
 
 const modulesDir = (dir: string) => join(dir, "modules");
 export const entryPath = (dir: string, sha256: string) => join(modulesDir(dir), `${sha256}.wasm`);
-const metadataPath = (dir: string, sha256: string) => join(modulesDir(dir), `${sha256}.json`);
+const recordPath = (dir: string, sha256: string) => join(modulesDir(dir), `${sha256}.json`);
 
 /**
  * The cached bytes for `sha256`, or undefined when not cached. The bytes are hashed again: an entry
- * that no longer matches its name (corrupted or tampered with) is deleted and reported as missing.
+ * that no longer matches its name (corrupted or tampered with) is discarded and reported as
+ * missing. Only a regular file is read (never a FIFO, a device or a link), and no more than
+ * `maxBytes` of it.
  */
-export async function readCached(dir: string, sha256: string): Promise<Uint8Array | undefined> {
+export async function readCached(dir: string, sha256: string, maxBytes: number): Promise<Uint8Array | undefined> {
   const file = entryPath(dir, sha256);
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(file));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new Error(`cannot read cache entry ${file}: ${(err as Error).message}`);
+  const bytes = await readRegularFile(file, maxBytes);
+  if (bytes === "missing") return undefined;
+  if (typeof bytes === "string") {
+    log.warn(`cache entry ${file} ${bytes}; ignoring it and downloading again`);
+    return undefined;
   }
   const actual = sha256Hex(bytes);
   if (actual !== sha256) {
@@ -59,29 +72,63 @@ export async function readCached(dir: string, sha256: string): Promise<Uint8Arra
   return bytes;
 }
 
-/** A fresh path under the cache's tmp/ (same filesystem, so the final rename is atomic). */
+/** The file's bytes, "missing", or why it is not a usable entry. */
+async function readRegularFile(file: string, maxBytes: number): Promise<Uint8Array | "missing" | string> {
+  let handle;
+  try {
+    // O_NONBLOCK: opening a FIFO would otherwise wait for a writer; O_NOFOLLOW: a link is not ours.
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return "missing";
+    if (code === "ELOOP") return "is a symbolic link, not a file WasmForge wrote";
+    return `cannot be read (${(err as Error).message})`;
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return "is not a regular file";
+    if (info.size > maxBytes) return `is larger (${formatBytes(info.size)}) than the ${formatBytes(maxBytes)} download limit`;
+    const bytes = new Uint8Array(info.size);
+    const { bytesRead } = await handle.read(bytes, 0, info.size, 0);
+    return bytesRead === info.size ? bytes : "changed while it was read";
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A fresh path under the cache's own temp folder (same filesystem, so the final rename is atomic). */
 export async function tempFile(dir: string): Promise<string> {
-  const tmp = join(dir, "tmp");
+  const tmp = join(dir, TEMP_DIR);
   try {
     await mkdir(tmp, { recursive: true });
   } catch (err) {
-    throw new Error(
-      `cannot create the download cache at ${dir}: ${(err as Error).message}; set [cache] directory to a writable folder`,
-    );
+    throw new Error(`cannot create the download cache at ${dir}: ${(err as Error).message}; set [cache] directory to a writable folder`);
   }
   return join(tmp, `${Date.now()}-${randomBytes(6).toString("hex")}.part`);
 }
 
-/** Moves a verified download into the cache under its hash, then evicts old entries if over the limit. */
-export async function commit(dir: string, tmp: string, sha256: string, url: string, maxSizeMb = DEFAULT_MAX_SIZE_MB): Promise<void> {
+/**
+ * Moves a verified download into the cache under its hash, with its record, then evicts old
+ * entries if over the limit. False when the entry's place is taken by something that is not a
+ * cache file (the caller then serves the download without caching it).
+ */
+export async function commit(dir: string, tmp: string, sha256: string, record: Omit<CacheRecord, "downloaded">, maxSizeMb = DEFAULT_MAX_SIZE_MB): Promise<boolean> {
   await mkdir(modulesDir(dir), { recursive: true });
-  await rename(tmp, entryPath(dir, sha256));
-  const metadata: z.infer<typeof metadataSchema> = { url, downloaded: new Date().toISOString() };
-  await writeFile(metadataPath(dir, sha256), JSON.stringify(metadata) + "\n").catch(() => undefined);
+  const target = entryPath(dir, sha256);
+  const existing = await stat(target).catch(() => undefined);
+  if (existing && !existing.isFile()) {
+    log.warn(`cache: ${target} is not a regular file, so the download is served without being cached; remove it to cache again`);
+    return false;
+  }
+  await rename(tmp, target);
+  const full: CacheRecord = { ...record, downloaded: new Date().toISOString() };
+  await writeFile(recordPath(dir, sha256), JSON.stringify(full) + "\n");
   inUse.add(sha256);
   await evict(dir, maxSizeMb * 1024 * 1024);
+  return true;
 }
 
+/** Every entry WasmForge recorded, most recently used first. */
 export async function listCache(dir: string): Promise<CacheEntry[]> {
   let names: string[];
   try {
@@ -94,39 +141,46 @@ export async function listCache(dir: string): Promise<CacheEntry[]> {
   for (const name of names) {
     const sha256 = ENTRY.exec(name)?.[1];
     if (!sha256) continue;
+    const record = await readRecord(dir, sha256);
+    if (!record) continue; // not written by WasmForge: not ours to list or remove
     const file = join(modulesDir(dir), name);
     const info = await stat(file).catch(() => undefined);
-    if (!info) continue;
-    entries.push({ sha256, file, size: info.size, lastUsed: info.mtime, url: await readUrl(dir, sha256) });
+    if (!info?.isFile()) continue;
+    entries.push({ sha256, file, size: info.size, lastUsed: info.mtime, url: record.url, reference: record.reference, digest: record.digest });
   }
   return entries.sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime());
 }
 
-async function readUrl(dir: string, sha256: string): Promise<string | undefined> {
+async function readRecord(dir: string, sha256: string): Promise<CacheRecord | undefined> {
   try {
-    const parsed = metadataSchema.safeParse(JSON.parse(await readFile(metadataPath(dir, sha256), "utf8")));
-    return parsed.success ? parsed.data.url : undefined;
+    const parsed = recordSchema.safeParse(JSON.parse(await readFile(recordPath(dir, sha256), "utf8")));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Removes every entry and unfinished download; only WasmForge's own files, never the directory itself. */
+/** Removes every recorded entry and every unfinished download; nothing else in the directory. */
 export async function clearCache(dir: string): Promise<{ removed: number; bytes: number }> {
   const entries = await listCache(dir);
   for (const entry of entries) await removeEntry(dir, entry.sha256);
-  await rm(join(dir, "tmp"), { recursive: true, force: true });
+  await removeTempFiles(dir, () => true);
+  // Only once empty: a folder that holds anything else is left as it is.
+  await rmdir(join(dir, TEMP_DIR)).catch(() => undefined);
+  await rmdir(modulesDir(dir)).catch(() => undefined);
   return { removed: entries.length, bytes: entries.reduce((sum, e) => sum + e.size, 0) };
 }
 
 async function removeEntry(dir: string, sha256: string): Promise<void> {
   await rm(entryPath(dir, sha256), { force: true });
-  await rm(metadataPath(dir, sha256), { force: true });
+  await rm(recordPath(dir, sha256), { force: true });
 }
 
 /** Deletes least-recently-used entries until the cache fits; entries this process uses are kept. */
 async function evict(dir: string, maxBytes: number): Promise<void> {
-  await removeStaleDownloads(dir);
+  const dayAgo = Date.now() - 24 * 60 * 60 * 1000;
+  // Downloads left behind by a process that was killed mid-download.
+  await removeTempFiles(dir, (mtimeMs) => mtimeMs < dayAgo);
   const entries = await listCache(dir);
   let total = entries.reduce((sum, e) => sum + e.size, 0);
   for (const entry of [...entries].reverse()) {
@@ -134,30 +188,20 @@ async function evict(dir: string, maxBytes: number): Promise<void> {
     if (inUse.has(entry.sha256)) continue;
     await removeEntry(dir, entry.sha256);
     total -= entry.size;
-    log.info(`cache: evicted ${entry.sha256.slice(0, 12)} (${formatSize(entry.size)}, last used ${entry.lastUsed.toISOString()}) to stay under [cache] max_size_mb`);
+    log.info(`cache: evicted ${entry.sha256.slice(0, 12)} (${formatBytes(entry.size)}, last used ${entry.lastUsed.toISOString()}) to stay under [cache] max_size_mb`);
   }
   if (total > maxBytes) {
-    log.warn(`cache at ${dir} holds ${formatSize(total)}, over [cache] max_size_mb, but every entry is in use; raise the limit`);
+    log.warn(`cache at ${dir} holds ${formatBytes(total)}, over [cache] max_size_mb, but every entry is in use; raise the limit`);
   }
 }
 
-/** Downloads left behind by a process that was killed mid-download. */
-async function removeStaleDownloads(dir: string): Promise<void> {
-  const tmp = join(dir, "tmp");
+/** Removes WasmForge's own temp files (by their name pattern) that `stale` picks. */
+async function removeTempFiles(dir: string, stale: (mtimeMs: number) => boolean): Promise<void> {
+  const tmp = join(dir, TEMP_DIR);
   const names = await readdir(tmp).catch(() => [] as string[]);
-  const dayAgo = Date.now() - 24 * 60 * 60 * 1000;
   for (const name of names) {
+    if (!TEMP_FILE.test(name)) continue;
     const info = await stat(join(tmp, name)).catch(() => undefined);
-    if (info && info.mtimeMs < dayAgo) await rm(join(tmp, name), { force: true });
+    if (info?.isFile() && stale(info.mtimeMs)) await rm(join(tmp, name), { force: true });
   }
-}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
-export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }

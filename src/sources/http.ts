@@ -4,14 +4,15 @@
 
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { rm } from "node:fs/promises";
-import { isIPv4 } from "node:net";
+import { readFile, rm } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config, ModuleSource } from "../config/load.js";
-import { log } from "../log.js";
-import { commit, formatSize, readCached, tempFile } from "./cache.js";
+import { log } from "../core/log.js";
+import { formatBytes } from "../core/format.js";
+import { isLoopback } from "../core/loopback.js";
+import { commit, readCached, tempFile } from "./cache.js";
 import { startProgress } from "./progress.js";
 
 export type HttpSource = Extract<ModuleSource, { kind: "http" }>;
@@ -61,8 +62,9 @@ export function loadHttpModule(source: HttpSource, config: Config): Promise<{ by
 async function load(source: HttpSource, config: Config): Promise<{ bytes: Uint8Array; sha256: string }> {
   const url = checkUrl(source.url, config.server.allow_insecure_http);
   const dir = config.cache.directory;
+  const maxBytes = config.server.max_download_mb * 1024 * 1024;
   if (source.sha256) {
-    const cached = await readCached(dir, source.sha256);
+    const cached = await readCached(dir, source.sha256, maxBytes);
     if (cached) {
       log.debug(`${source.url}: verified copy in the cache (${source.sha256.slice(0, 12)}), no download`);
       return { bytes: cached, sha256: source.sha256 };
@@ -71,10 +73,11 @@ async function load(source: HttpSource, config: Config): Promise<{ bytes: Uint8A
 
   const tmp = await tempFile(dir);
   let downloaded: Downloaded;
+  let uncached: Uint8Array | undefined;
   try {
     downloaded = await download(url, tmp, {
       timeoutMs: config.server.download_timeout_ms,
-      maxBytes: config.server.max_download_mb * 1024 * 1024,
+      maxBytes,
       allowInsecureHttp: config.server.allow_insecure_http,
     });
     const actual = downloaded.sha256;
@@ -91,14 +94,17 @@ async function load(source: HttpSource, config: Config): Promise<{ bytes: Uint8A
           `(or set [server] allow_unpinned = true while developing)`,
       );
     }
-    await commit(dir, tmp, actual, source.url, config.cache.maxSizeMb);
+    // Read before the commit: a place taken by something else in the cache leaves the bytes here.
+    const bytes = new Uint8Array(await readFile(tmp));
+    if (!(await commit(dir, tmp, actual, { url: source.url }, config.cache.maxSizeMb))) uncached = bytes;
   } finally {
     await rm(tmp, { force: true });
   }
   if (!source.sha256) {
     log.warn(`${source.url} is not pinned (allowed by [server] allow_unpinned); pin it with  sha256 = "${downloaded.sha256}"`);
   }
-  const bytes = await readCached(dir, downloaded.sha256);
+  if (uncached) return { bytes: uncached, sha256: downloaded.sha256 };
+  const bytes = await readCached(dir, downloaded.sha256, maxBytes);
   if (!bytes) throw new Error(`the cache entry for ${source.url} vanished right after download; is something else cleaning ${dir}?`);
   return { bytes, sha256: downloaded.sha256 };
 }
@@ -114,11 +120,6 @@ export function checkUrl(url: string, allowInsecureHttp: boolean): URL {
     );
   }
   throw new Error(`unsupported URL scheme "${parsed.protocol}" in ${url}; use an https:// URL`);
-}
-
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return host === "localhost" || host === "::1" || (isIPv4(host) && host.startsWith("127."));
 }
 
 /** Downloads `url` into `file`, retrying network errors and 5xx answers with backoff. */
@@ -188,7 +189,7 @@ async function attemptDownload(url: URL, file: string, options: DownloadOptions)
       expected = Number.isFinite(length) && length >= 0 ? length : undefined;
       const tooLarge = () =>
         new DownloadError(
-          `${current.href} is larger than the ${formatSize(options.maxBytes)} download limit; raise [server] max_download_mb if that is expected`,
+          `${current.href} is larger than the ${formatBytes(options.maxBytes)} download limit; raise [server] max_download_mb if that is expected`,
           false,
         );
       if (expected !== undefined && expected > options.maxBytes) {

@@ -1,7 +1,7 @@
 // "Where do the bytes come from?" One file per kind of source; this picks the right one.
 
 import type { Config, ModuleSpec } from "../config/load.js";
-import { sha256Hex } from "./cache.js";
+import { sha256Hex } from "../core/hash.js";
 import { loadHttpModule } from "./http.js";
 import { readLocalModule } from "./local.js";
 

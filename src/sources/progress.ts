@@ -1,8 +1,8 @@
 // Download progress on stderr: one redrawn bar line for all running downloads when stderr is a
 // terminal, plain log lines otherwise (logs, pipes, MCP clients that capture stderr).
 
-import { log } from "../log.js";
-import { formatSize } from "./cache.js";
+import { log } from "../core/log.js";
+import { formatBytes } from "../core/format.js";
 
 export interface Progress {
   advance(bytes: number): void;
@@ -27,7 +27,7 @@ export function startProgress(label: string, total: number | undefined): Progres
   const started = Date.now();
   const entry: Running = { label, received: 0, total };
   running.add(entry);
-  if (!useBar()) log.info(`downloading ${label}${total !== undefined ? ` (${formatSize(total)})` : ""}`);
+  if (!useBar()) log.info(`downloading ${label}${total !== undefined ? ` (${formatBytes(total)})` : ""}`);
   else draw(true);
   return {
     advance(bytes) {
@@ -37,7 +37,7 @@ export function startProgress(label: string, total: number | undefined): Progres
     done() {
       running.delete(entry);
       if (useBar()) clearLine();
-      log.info(`downloaded ${label} (${formatSize(entry.received)} in ${Date.now() - started} ms)`);
+      log.info(`downloaded ${label} (${formatBytes(entry.received)} in ${Date.now() - started} ms)`);
       if (useBar()) draw(true);
     },
     stop() {
@@ -64,9 +64,9 @@ function draw(force: boolean): void {
   if (total) {
     const filled = Math.min(BAR_WIDTH, Math.round((received / total) * BAR_WIDTH));
     const percent = Math.min(100, Math.floor((received / total) * 100));
-    line = `downloading ${what} [${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}] ${percent}% ${formatSize(received)}/${formatSize(total)}`;
+    line = `downloading ${what} [${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}] ${percent}% ${formatBytes(received)}/${formatBytes(total)}`;
   } else {
-    line = `downloading ${what} ${formatSize(received)}`;
+    line = `downloading ${what} ${formatBytes(received)}`;
   }
   const width = process.stderr.columns || 80;
   process.stderr.write(`\r\x1b[K${line.slice(0, width - 1)}`);

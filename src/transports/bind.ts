@@ -3,6 +3,7 @@
 // a user can act on.
 
 import { isIP, type Server } from "node:net";
+import { isLoopback } from "../core/loopback.js";
 
 export interface Address {
   host: string;
@@ -26,13 +27,6 @@ export function parseAddress(text: string, flag: string): Address {
   const host = (match[1] ?? "").replace(/^\[(.*)\]$/, "$1") || DEFAULT_HOST;
   if (host.includes(":") && isIP(host) !== 6) throw new BindError(`${flag} ${text}: "${host}" is not an IPv6 address`);
   return { host, port };
-}
-
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
-  if (h === "localhost" || h.endsWith(".localhost") || h === "::1") return true;
-  const v4 = h.startsWith("::ffff:") ? h.slice(7) : h;
-  return isIP(v4) === 4 && v4.startsWith("127.");
 }
 
 /** `HOST:PORT`, with IPv6 hosts in brackets. */

@@ -9,10 +9,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { ADMIN_MODULES_PATH, adminRouter, isAdminPath } from "../admin/router.js";
-import { log } from "../log.js";
+import { log } from "../core/log.js";
 import type { ToolHost } from "../server/host.js";
 import { openSession, type Session } from "../server/session.js";
-import { BindError, checkExposure, formatAddress, isLoopback, listen, type Address } from "./bind.js";
+import { isLoopback } from "../core/loopback.js";
+import { BindError, checkExposure, formatAddress, listen, type Address } from "./bind.js";
 import type { Listener } from "./stdio.js";
 import { tokenChecker } from "./token.js";
 

@@ -3,7 +3,7 @@
 // mid-call) ends at most that connection.
 
 import { createServer, type Socket } from "node:net";
-import { log } from "../log.js";
+import { log } from "../core/log.js";
 import type { ToolHost } from "../server/host.js";
 import { openSession, type Session } from "../server/session.js";
 import { checkExposure, formatAddress, listen, type Address } from "./bind.js";
