@@ -1,31 +1,19 @@
 // Plugins that describe their own tools: hyper-mcp's interface 1 (`describe` + `call`, as mcp.run
 // servlets do) and interface 2 (`list_tools` + `call_tool`, optionally prompts and resources).
-// Detection from the exports, the JSON each export is given, and the checks on what comes back.
-// A plugin's output is untrusted input: it is validated with the MCP SDK's own zod schemas, so
-// whatever is served is something every client accepts.
+// Detection from the exports, and asking the plugin for its tools at load. What each export is
+// given on a call and how its answers are read is the call path's business (server/plugin-codec.ts).
 
-import { Ajv } from "ajv";
 import {
-  CallToolResultSchema,
-  GetPromptResultSchema,
   ListPromptsResultSchema,
   ListResourcesResultSchema,
   ListResourceTemplatesResultSchema,
   ListToolsResultSchema,
-  LoggingMessageNotificationParamsSchema,
-  ProgressNotificationParamsSchema,
-  ReadResourceResultSchema,
-  type CallToolResult,
-  type GetPromptResult,
-  type LoggingMessageNotification,
-  type ProgressNotification,
-  type ReadResourceResult,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { ModuleSpec } from "../config/load.js";
-import { formatKeyPath } from "../core/format.js";
 import { isValidToolName, toolNameFromExport } from "../core/naming.js";
-import type { Discovery, ExportDecision, JsonSchema, PluginInterface, PluginOffers, ToolDef } from "./types.js";
 import { formatSignature, type WasmInfo } from "../wasm/reader.js";
+import { checkDeclaredSchema, checkPluginJson, parsePluginJson, type Parser } from "./plugin-json.js";
+import type { Discovery, ExportDecision, PluginInterface, PluginOffers, ToolDef } from "./types.js";
 
 interface InterfaceSpec {
   label: string;
@@ -99,7 +87,7 @@ export async function describePlugin(spec: ModuleSpec, info: WasmInfo, discovery
   const { list, call } = INTERFACES[iface];
   const exported = new Set(info.functions.map((f) => f.name));
   const listInput = iface === "describe_v1" ? "" : JSON.stringify({ context: pluginContext(LOAD_REQUEST) });
-  const listed = check(ListToolsResultSchema, parseJson(await run(list, listInput), list), list);
+  const listed = checkPluginJson(ListToolsResultSchema, parsePluginJson(await run(list, listInput), list), list);
 
   const overrides = new Map(spec.tools.map((t) => [t.function_name, t]));
   const warnings = [...discovery.warnings];
@@ -117,8 +105,8 @@ export async function describePlugin(spec: ModuleSpec, info: WasmInfo, discovery
           `rename it in the config: [[modules.tools]] function_name = "${t.name}", name = "${toolNameFromExport(t.name)}"`,
       );
     }
-    const inputSchema = checkSchema(t.inputSchema, `${list}: tool "${t.name}" has an invalid inputSchema`);
-    const outputSchema = t.outputSchema && checkSchema(t.outputSchema, `${list}: tool "${t.name}" has an invalid outputSchema`);
+    const inputSchema = checkDeclaredSchema(t.inputSchema, `${list}: tool "${t.name}" has an invalid inputSchema`);
+    const outputSchema = t.outputSchema && checkDeclaredSchema(t.outputSchema, `${list}: tool "${t.name}" has an invalid outputSchema`);
     tools.push({
       name,
       description: override?.description ?? t.description ?? `${t.title ?? t.name} (module "${spec.name}")`,
@@ -143,7 +131,7 @@ export async function describePlugin(spec: ModuleSpec, info: WasmInfo, discovery
 async function listOffers(exported: Set<string>, run: RunExport): Promise<PluginOffers | undefined> {
   const input = JSON.stringify({ context: pluginContext(LOAD_REQUEST) });
   const ask = async <T>(fn: string, schema: Parser<T>): Promise<T | undefined> =>
-    exported.has(fn) ? check(schema, parseJson(await run(fn, input), fn), fn) : undefined;
+    exported.has(fn) ? checkPluginJson(schema, parsePluginJson(await run(fn, input), fn), fn) : undefined;
   // Prompts need get_prompt and resources need read_resource to be of any use; lists without them are left out.
   const prompts = exported.has("get_prompt") ? (await ask("list_prompts", ListPromptsResultSchema))?.prompts ?? [] : [];
   const canRead = exported.has("read_resource");
@@ -153,108 +141,7 @@ async function listOffers(exported: Set<string>, run: RunExport): Promise<Plugin
   return { prompts, resources, resourceTemplates };
 }
 
-// ---------------------------------------------------------------- what each export is given
-
-function pluginContext(request: RequestInfo): { id: string | number; _meta: Record<string, unknown> } {
+/** The context interface 2 passes with every request: the MCP request's id and `_meta`. */
+export function pluginContext(request: RequestInfo): { id: string | number; _meta: Record<string, unknown> } {
   return { id: request.id ?? "wasmforge", _meta: request.meta ?? {} };
-}
-
-/** The input of the plugin's call export for one tool call. */
-export function toolCallInput(plugin: NonNullable<ToolDef["plugin"]>, args: Record<string, unknown>, request: RequestInfo): string {
-  const params = { name: plugin.tool, arguments: args };
-  // mcp.run's schema has the method beside the params; some servlets check it.
-  if (plugin.interface === "describe_v1") return JSON.stringify({ method: "tools/call", params });
-  return JSON.stringify({ request: params, context: pluginContext(request) });
-}
-
-export function promptInput(name: string, args: Record<string, string> | undefined, request: RequestInfo): string {
-  return JSON.stringify({ request: { name, ...(args ? { arguments: args } : {}) }, context: pluginContext(request) });
-}
-
-export function resourceInput(uri: string, request: RequestInfo): string {
-  return JSON.stringify({ request: { uri }, context: pluginContext(request) });
-}
-
-// ---------------------------------------------------------------- what comes back
-
-/** The plugin broke its contract: its output is not what the interface says. */
-export class PluginOutputError extends Error {}
-
-const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
-const outputValidators = new WeakMap<JsonSchema, ReturnType<typeof ajv.compile>>();
-
-export function parseToolResult(tool: ToolDef, text: string): CallToolResult {
-  const fn = tool.function;
-  const result = check(CallToolResultSchema, parseJson(text, fn), fn);
-  if (tool.outputSchema && !result.isError) {
-    if (!result.structuredContent) throw new PluginOutputError(`${fn} returned no structuredContent, but the tool declares an outputSchema`);
-    let validate = outputValidators.get(tool.outputSchema);
-    if (!validate) outputValidators.set(tool.outputSchema, (validate = ajv.compile(tool.outputSchema)));
-    if (!validate(result.structuredContent)) {
-      throw new PluginOutputError(`${fn} returned structuredContent that does not match the tool's outputSchema: ${ajv.errorsText(validate.errors)}`);
-    }
-  }
-  return result;
-}
-
-export function parsePromptResult(text: string): GetPromptResult {
-  return check(GetPromptResultSchema, parseJson(text, "get_prompt"), "get_prompt");
-}
-
-export function parseReadResult(text: string): ReadResourceResult {
-  return check(ReadResourceResultSchema, parseJson(text, "read_resource"), "read_resource");
-}
-
-export type PluginNotification =
-  | { method: "notifications/message"; params: LoggingMessageNotification["params"] }
-  | { method: "notifications/progress"; params: ProgressNotification["params"] };
-
-/** A notification a plugin sent through notify_logging_message or notify_progress. */
-export function parseNotification(method: PluginNotification["method"], text: string): PluginNotification {
-  const fn = method === "notifications/message" ? "notify_logging_message" : "notify_progress";
-  const json = parseJson(text, fn);
-  return method === "notifications/message"
-    ? { method, params: check(LoggingMessageNotificationParamsSchema, json, fn) }
-    : { method, params: check(ProgressNotificationParamsSchema, json, fn) };
-}
-
-function parseJson(text: string, fn: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    const shown = text.length > 80 ? `${text.slice(0, 80)}…` : text;
-    throw new PluginOutputError(`${fn} returned text that is not valid JSON (${(err as Error).message}): ${JSON.stringify(shown)}`);
-  }
-}
-
-interface Issue {
-  path: PropertyKey[];
-  message: string;
-}
-interface Parser<T> {
-  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: Issue[] } };
-}
-
-function check<T>(schema: Parser<T>, value: unknown, fn: string): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.slice(0, 3).map((i) => `${formatKeyPath(i.path)}: ${i.message}`);
-  const more = parsed.error.issues.length > 3 ? ` (and ${parsed.error.issues.length - 3} more)` : "";
-  throw new PluginOutputError(`${fn} returned JSON that does not fit the MCP schema: ${issues.join("; ")}${more}`);
-}
-
-
-/**
- * Returns the schema as served and validated. A top-level `$schema` is dropped: MCP schemas are
- * 2020-12 by default, and a draft URI Ajv's default build does not know would fail every call.
- */
-function checkSchema(schema: Record<string, unknown>, what: string): JsonSchema {
-  const { $schema: _dropped, ...rest } = schema;
-  try {
-    ajv.compile(rest);
-    ajv.removeSchema(rest);
-  } catch (err) {
-    throw new PluginOutputError(`${what}: ${(err as Error).message}`);
-  }
-  return rest;
 }

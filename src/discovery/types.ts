@@ -3,7 +3,9 @@ import type { PatternName } from "../config/schema.js";
 import type { ValueType } from "../wasm/reader.js";
 
 export type NumericType = "i32" | "i64" | "f32" | "f64";
-export type JsonSchema = Record<string, unknown>;
+import type { JsonSchema } from "../core/json-schema.js";
+
+export type { JsonSchema };
 
 /** How a tool's JSON arguments become a wasm call, and how its result becomes MCP content. */
 export type CallShape =

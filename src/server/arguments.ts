@@ -1,30 +1,18 @@
 // Checks a call's arguments against the tool's input schema and turns them into wasm inputs.
 
-import { createRequire } from "node:module";
-import { Ajv, type ErrorObject, type Options, type ValidateFunction } from "ajv";
-import type { Ajv2020 } from "ajv/dist/2020.js";
+import { compileSchema, type SchemaProblem, type Validator } from "../core/json-schema.js";
 import type { ToolDef } from "../discovery/types.js";
 import type { CallInput } from "../runtime/protocol.js";
 
-const options: Options = { allErrors: true, strict: false, validateFormats: false };
-const draft07 = new Ajv(options);
-// The 2020-12 dialect is loaded the first time a schema asks for it.
-let draft2020: Ajv2020 | undefined;
-const require = createRequire(import.meta.url);
-const ajv2020 = (): Ajv2020 => (draft2020 ??= new (require("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js")).Ajv2020(options));
-const compiled = new WeakMap<ToolDef, ValidateFunction | Error>();
+const compiled = new WeakMap<ToolDef, Validator | Error>();
 
 export class ArgumentError extends Error {}
 
-function validatorFor(tool: ToolDef): ValidateFunction {
+function validatorFor(tool: ToolDef): Validator {
   let validate = compiled.get(tool);
   if (!validate) {
     try {
-      // `$id` would be registered once per Ajv instance and clash when a reload brings the tool back;
-      // `$schema` picks the dialect (2020-12 for schemas that say so, else draft-07).
-      const { $id: _id, $schema, ...schema } = tool.inputSchema;
-      const ajv = typeof $schema === "string" && /2019-09|2020-12/.test($schema) ? ajv2020() : draft07;
-      validate = ajv.compile(schema);
+      validate = compileSchema(tool.inputSchema);
     } catch (err) {
       validate = new Error(`tool "${tool.name}" has an invalid input schema: ${(err as Error).message}`);
     }
@@ -39,26 +27,27 @@ export function checkArguments(tool: ToolDef, args: unknown): Record<string, unk
   if (typeof value !== "object" || Array.isArray(value)) {
     throw new ArgumentError(`invalid arguments for tool "${tool.name}": expected an object`);
   }
-  const validate = validatorFor(tool);
-  if (!validate(value)) {
-    const problems = (validate.errors ?? []).map(describeError);
-    throw new ArgumentError(`invalid arguments for tool "${tool.name}": ${[...new Set(problems)].join("; ")}`);
+  const problems = validatorFor(tool)(value);
+  if (problems.length > 0) {
+    throw new ArgumentError(`invalid arguments for tool "${tool.name}": ${[...new Set(problems.map(describeProblem))].join("; ")}`);
   }
   return value as Record<string, unknown>;
 }
 
-function describeError(e: ErrorObject): string {
-  const where = e.instancePath ? `"${e.instancePath.slice(1).replaceAll("/", ".")}"` : "arguments";
-  switch (e.keyword) {
+function describeProblem(p: SchemaProblem): string {
+  const where = p.path ? `"${p.path.slice(1).replaceAll("/", ".")}"` : "arguments";
+  switch (p.keyword) {
     case "required":
-      return `missing required argument "${(e.params as { missingProperty: string }).missingProperty}"`;
+      return `missing required argument "${String(p.params.missingProperty)}"`;
     case "additionalProperties":
-      return `unknown argument "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+      return `unknown argument "${String(p.params.additionalProperty)}"`;
+    case "unevaluatedProperties":
+      return `unknown argument "${String(p.params.unevaluatedProperty)}"`;
     case "minimum":
     case "maximum":
-      return `${where} is out of range (${e.message})`;
+      return `${where} is out of range (${p.message})`;
     default:
-      return `${where} ${e.message ?? "is invalid"}`;
+      return `${where} ${p.message}`;
   }
 }
 

@@ -4,7 +4,7 @@
 
 import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import type { GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplate } from "@modelcontextprotocol/sdk/types.js";
-import type { CallContext } from "./host.js";
+import type { CallContext } from "./context.js";
 
 export interface OfferSource {
   /** Where the offers come from, for messages: `module "memo"`. */

@@ -18,8 +18,9 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
-import { log, onLog } from "../core/log.js";
-import type { CallContext, ToolHost } from "./host.js";
+import { log, onLog, writeLog, type LogLevel } from "../core/log.js";
+import type { CallContext } from "./context.js";
+import type { ToolHost } from "./host.js";
 
 import { SERVER_VERSION } from "../version.js";
 
@@ -75,6 +76,11 @@ export async function openSession(host: ToolHost, transport: Transport): Promise
     };
     const ctx: CallContext = {
       signal: extra.signal,
+      // Lines about this request reach this client only (and stderr), never other clients.
+      log: (level, message) => {
+        writeLog(level, message);
+        sendLog(toMcpLevel(level), "wasmforge", message);
+      },
       onStart: () => {
         if (!fromPlugin) void sendProgress({ progress: 0.5, total: 1, message: "running" });
       },
@@ -128,7 +134,7 @@ export async function openSession(host: ToolHost, transport: Transport): Promise
     if (changed.prompts && offers.prompts) void server.sendPromptListChanged().catch(notDelivered);
     if (changed.resources && offers.resources) void server.sendResourceListChanged().catch(notDelivered);
   });
-  const stopLogs = onLog((level, message) => sendLog(level === "warn" ? "warning" : level, "wasmforge", message));
+  const stopLogs = onLog((level, message) => sendLog(toMcpLevel(level), "wasmforge", message));
   const cleanup = () => {
     stopListChanged();
     stopOffersChanged();
@@ -145,4 +151,8 @@ export async function openSession(host: ToolHost, transport: Transport): Promise
       await server.close();
     },
   };
+}
+
+function toMcpLevel(level: LogLevel): LoggingLevel {
+  return level === "warn" ? "warning" : level;
 }

@@ -1,7 +1,7 @@
 // Download progress on stderr: one redrawn bar line for all running downloads when stderr is a
 // terminal, plain log lines otherwise (logs, pipes, MCP clients that capture stderr).
 
-import { log } from "../core/log.js";
+import { log, logEnabled, writeStderr } from "../core/log.js";
 import { formatBytes } from "../core/format.js";
 
 export interface Progress {
@@ -21,7 +21,7 @@ const running = new Set<Running>();
 let lastDraw = 0;
 const BAR_WIDTH = 24;
 
-const useBar = () => process.stderr.isTTY === true && log.enabled("info");
+const useBar = () => process.stderr.isTTY === true && logEnabled("info");
 
 export function startProgress(label: string, total: number | undefined): Progress {
   const started = Date.now();
@@ -69,9 +69,9 @@ function draw(force: boolean): void {
     line = `downloading ${what} ${formatBytes(received)}`;
   }
   const width = process.stderr.columns || 80;
-  process.stderr.write(`\r\x1b[K${line.slice(0, width - 1)}`);
+  writeStderr(`\r\x1b[K${line.slice(0, width - 1)}`);
 }
 
 function clearLine(): void {
-  process.stderr.write("\r\x1b[K");
+  writeStderr("\r\x1b[K");
 }

@@ -1,0 +1,73 @@
+// The life of one tools/call inside the host: find the tool, check its arguments, run it in the
+// module, and turn what came back into an MCP result. Argument mistakes and module failures are
+// tool errors (isError), so the model can correct itself; an unknown tool is a protocol error.
+
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { writeLog } from "../core/log.js";
+import { valueText, type CallValue } from "../runtime/protocol.js";
+import { ArgumentError, checkArguments, toCallInput } from "./arguments.js";
+import type { Catalog } from "./catalog.js";
+import type { CallContext, RunModule } from "./context.js";
+import { invalidParams } from "./errors.js";
+import { parseToolResult, toolCallInput } from "./plugin-codec.js";
+import { PluginOutputError } from "../discovery/plugin-json.js";
+
+export async function callTool(catalog: Catalog, name: string, args: unknown, ctx: CallContext, run: RunModule): Promise<CallToolResult> {
+  const served = catalog.tools.get(name);
+  if (!served) throw invalidParams(`Unknown tool: "${name}". Call tools/list for the available tools.`);
+  const { tool, module } = served;
+  const say = ctx.log ?? writeLog;
+  let checked: Record<string, unknown>;
+  try {
+    checked = checkArguments(tool, args);
+  } catch (err) {
+    if (err instanceof ArgumentError) return errorResult(err.message);
+    throw err;
+  }
+  const outcome = await run(module, ctx, {
+    fn: tool.function,
+    shape: tool.shape,
+    input: tool.plugin ? { kind: "text", text: toolCallInput(tool.plugin, checked, ctx.request ?? {}) } : toCallInput(tool, checked),
+    timeoutMs: tool.timeoutMs ?? module.spec.timeoutMs,
+  });
+  if (!outcome.ok) {
+    say("debug", `call ${name} failed (${outcome.reason}): ${outcome.error}`);
+    return errorResult(`tool "${name}" failed: ${outcome.error}`);
+  }
+  if (!tool.plugin) return toToolResult(outcome.value, tool.shape.pattern);
+  try {
+    // The plugin's own result, content (images, resources) and structuredContent as it gave them.
+    return parseToolResult(tool, valueText(outcome.value));
+  } catch (err) {
+    if (!(err instanceof PluginOutputError)) throw err;
+    say("warn", `[${module.spec.name}] tool "${name}": ${err.message}`);
+    return errorResult(`tool "${name}" failed: ${err.message}`);
+  }
+}
+
+export function errorResult(message: string): CallToolResult {
+  return { isError: true, content: [{ type: "text", text: message }] };
+}
+
+function toToolResult(value: CallValue, pattern: string): CallToolResult {
+  if (value.kind === "number") {
+    const result = Number.isFinite(value.value) ? value.value : String(value.value);
+    return { content: [{ type: "text", text: String(value.value) }], structuredContent: { result } };
+  }
+  const result: CallToolResult = { content: [{ type: "text", text: value.text }] };
+  if (pattern !== "extism") {
+    const structured = parseJsonObject(value.text);
+    if (structured) result.structuredContent = structured;
+  }
+  return result;
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  if (!text.startsWith("{")) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
