@@ -48,7 +48,7 @@ describe("fault modules", () => {
   it("a memory bomb fails at its cap with a clear error", async () => {
     const result = await server.client.callTool({ name: "grow", arguments: {} });
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toMatch(/memory limit reached.*16 MB \(max_memory_mb\)/);
+    expect(textOf(result)).toMatch(/memory limit reached.*16 MiB \(max_memory_mb\)/);
   });
 
   it("output over the cap is a clear error", async () => {

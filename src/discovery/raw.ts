@@ -21,6 +21,9 @@ export const RUNTIME_EXPORTS = new Set([
   "hs_init",
 ]);
 
+/** Exports a module offers for WasmForge to put string arguments in its memory (README: strings in). */
+export const STRING_ALLOCATORS = ["alloc", "malloc"];
+
 export type Classification = { shape: CallShape; rule: string } | { skip: string };
 
 const STRING_ARG = "data";
@@ -87,14 +90,19 @@ function fromPattern(fn: ExportedFunction, pattern: PatternName): Classification
   }
 }
 
-const INTEGER_RANGES: Record<"i32" | "i64", { minimum: number; maximum: number }> = {
-  i32: { minimum: -2147483648, maximum: 2147483647 },
-  i64: { minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
-};
+/** The decimal form an i64 argument may take as a string: JSON numbers lose precision beyond 2^53. */
+export const I64_STRING = "^-?[0-9]{1,19}$";
 
 function numberSchema(t: NumericType, description: string): JsonSchema {
   if (t === "f32" || t === "f64") return { type: "number", description };
-  return { type: "integer", ...INTEGER_RANGES[t], description };
+  if (t === "i32") return { type: "integer", minimum: -2147483648, maximum: 2147483647, description };
+  return {
+    type: ["integer", "string"],
+    minimum: Number.MIN_SAFE_INTEGER,
+    maximum: Number.MAX_SAFE_INTEGER,
+    pattern: I64_STRING,
+    description: `${description}; a 64-bit integer: give values beyond ±9007199254740991 as a decimal string, e.g. "9223372036854775807"`,
+  };
 }
 
 export function rawInputSchema(shape: CallShape): JsonSchema {
@@ -126,6 +134,10 @@ export function rawOutputSchema(shape: CallShape): JsonSchema | undefined {
   if (shape.pattern === "numeric" && (shape.result === "f32" || shape.result === "f64")) {
     // JSON has no Infinity or NaN: those come as the strings "Infinity", "-Infinity", "NaN".
     return { type: "object", properties: { result: { type: ["number", "string"] } }, required: ["result"] };
+  }
+  if (shape.pattern === "numeric" && shape.result === "i64") {
+    // Integers beyond ±2^53 come as decimal strings (JSON numbers would be rounded).
+    return { type: "object", properties: { result: { type: ["integer", "string"] } }, required: ["result"] };
   }
   if (shape.pattern === "numeric" || shape.pattern === "ptr_len_to_i32") {
     return { type: "object", properties: { result: { type: "integer" } }, required: ["result"] };

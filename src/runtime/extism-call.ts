@@ -1,31 +1,70 @@
 // Runs Extism plugins inside a call worker, through @extism/extism (in-thread: the worker itself is
 // what the pool terminates on a timeout).
+//
+// A plugin's memory blocks live outside its wasm memory and outside the worker's heap limit, so
+// WasmForge counts them itself: every block a call allocates (through `alloc`, its input, or a
+// host function storing a value for it) counts against the module's max_memory_mb until the call
+// ends — the plugin is reset after every call, which frees them all. (Frees during the call are
+// not credited back: the SDK's kernel free cannot be wrapped, and no real plugin churns through
+// hundreds of megabytes of blocks in one call.)
 
 import createPlugin, { type CallContext, type Plugin } from "@extism/extism";
+import { formatBytes } from "../core/format.js";
+import { EXTISM_NAMESPACE } from "../discovery/extism.js";
+import { describeFailure, ToolError, truncate } from "./failure.js";
 import { hostFunctions, USER_NAMESPACE, type Notify } from "./host-functions.js";
-import type { CallValue, LoadOptions } from "./protocol.js";
 import { httpHostFunctions } from "./http-host.js";
-import { describeFailure, ToolError } from "./raw-call.js";
+import type { CallValue, LoadOptions } from "./protocol.js";
 
 export type PluginLog = (level: "debug" | "info" | "warn" | "error", message: string) => void;
 
-
 const LOG_LEVEL_INFO = 2; // Extism's levels: trace 0, debug 1, info 2, warn 3, error 4
 const MAX_VAR_BYTES = 1024 * 1024;
+/** A plugin's error message is for a person: longer ones are cut (with a marker). */
+export const MAX_ERROR_CHARS = 64 * 1024;
 
 export interface ExtismInstance {
   plugin: Plugin;
+  /** Host-side block bytes the running call holds. */
+  memory: HostMemory;
+}
+
+/** The host-side bytes one call has allocated, against the module's cap. */
+class HostMemory {
+  private used = 0;
+  constructor(private readonly limit: number) {}
+
+  /** Counts a block about to be allocated; throws at the cap. */
+  take(bytes: number, what: string): void {
+    if (this.used + bytes > this.limit) {
+      throw new ToolError(
+        "memory",
+        `memory limit reached: the plugin's ${what} of ${formatBytes(bytes)} would bring its memory blocks to ${formatBytes(this.used + bytes)}, over its ${formatBytes(this.limit)} (max_memory_mb)`,
+      );
+    }
+    this.used += bytes;
+  }
+  clear(): void {
+    this.used = 0;
+  }
 }
 
 export async function instantiateExtism(module: WebAssembly.Module, options: LoadOptions, onLog: PluginLog, notify: Notify): Promise<ExtismInstance> {
   const ext = options.extism!;
+  const memory = new HostMemory(options.maxMemoryBytes);
   // Vars live here rather than in the SDK's blocks, so they survive the reset after every call.
   const vars = new Map<string, Uint8Array>();
   let varBytes = 0;
+  /** Stores a value in a new block for the plugin, counted. */
+  const store = (ctx: CallContext, value: string | Uint8Array, what: string): bigint => {
+    const bytes = typeof value === "string" ? Buffer.byteLength(value) : value.length;
+    memory.take(bytes, what);
+    return ctx.store(value);
+  };
   const plugin = await createPlugin(
     { wasm: [{ module }], config: ext.config },
     {
-      useWasi: ext.useWasi,
+      useWasi: options.imports.wasiFunctions.length > 0,
       enableWasiOutput: false,
       runInWorker: false,
       allowedHosts: ext.allowedHosts,
@@ -33,19 +72,21 @@ export async function instantiateExtism(module: WebAssembly.Module, options: Loa
       config: ext.config,
       logger: pluginLogger(onLog),
       functions: {
-        "extism:host/env": {
+        [EXTISM_NAMESPACE]: {
           get_log_level: () => LOG_LEVEL_INFO,
           log_trace: (ctx: CallContext, addr: bigint) => onLog("debug", ctx.read(addr)?.text() ?? ""),
-          ...httpHostFunctions(ext.allowedHosts, options.maxOutputBytes),
+          ...httpHostFunctions(ext.allowedHosts, options.maxOutputBytes, (ctx, body) => store(ctx, body, "HTTP response")),
           alloc(ctx: CallContext, size: bigint) {
-            if (Number(size) > options.maxMemoryBytes) {
-              throw new ToolError(`memory limit reached: the plugin asked for a ${size}-byte block, over its ${Math.round(options.maxMemoryBytes / 1048576)} MB (max_memory_mb)`);
-            }
+            memory.take(Number(size), "block");
             return ctx.alloc(size);
+          },
+          config_get(ctx: CallContext, keyAddr: bigint) {
+            const key = ctx.read(keyAddr)?.text() ?? "";
+            return Object.hasOwn(ext.config, key) ? store(ctx, ext.config[key]!, "config value") : 0n;
           },
           var_get(ctx: CallContext, keyAddr: bigint) {
             const value = vars.get(ctx.read(keyAddr)?.text() ?? "");
-            return value ? ctx.store(value) : 0n;
+            return value ? store(ctx, value, "variable") : 0n;
           },
           var_set(ctx: CallContext, keyAddr: bigint, valueAddr: bigint) {
             const key = ctx.read(keyAddr)?.text() ?? "";
@@ -53,7 +94,7 @@ export async function instantiateExtism(module: WebAssembly.Module, options: Loa
             vars.delete(key);
             if (valueAddr === 0n) return;
             const value = ctx.read(valueAddr)?.bytes().slice() ?? new Uint8Array();
-            if (varBytes + value.length > MAX_VAR_BYTES) throw new ToolError("plugin vars exceed 1 MiB");
+            if (varBytes + value.length > MAX_VAR_BYTES) throw new ToolError("host", "plugin vars exceed 1 MiB");
             vars.set(key, value);
             varBytes += value.length;
           },
@@ -62,26 +103,29 @@ export async function instantiateExtism(module: WebAssembly.Module, options: Loa
       },
     },
   );
-  return { plugin };
+  return { plugin, memory };
 }
 
 export async function callExtism(inst: ExtismInstance, fnName: string, input: string, options: LoadOptions): Promise<CallValue> {
+  inst.memory.clear();
   try {
+    inst.memory.take(Buffer.byteLength(input), "input");
     const output = await inst.plugin.call(fnName, input);
     const bytes = output?.bytes() ?? new Uint8Array();
     if (bytes.length > options.maxOutputBytes) {
-      throw new ToolError(`output of ${bytes.length} bytes is over the output limit of ${options.maxOutputBytes} bytes (max_output_mb)`);
+      throw new ToolError("output", `output of ${bytes.length} bytes is over the output limit of ${options.maxOutputBytes} bytes (max_output_mb)`);
     }
     return { kind: "text", text: new TextDecoder().decode(bytes) };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const pluginError = /^Plugin-originated error: ([\s\S]*)$/.exec(message);
-    if (pluginError) throw new ToolError(pluginError[1]!);
+    if (pluginError) throw new ToolError("module", truncate(pluginError[1]!, Math.min(MAX_ERROR_CHARS, options.maxOutputBytes)));
     const memory = (await inst.plugin.getInstance().catch(() => undefined))?.exports.memory;
     throw describeFailure(err, memory instanceof WebAssembly.Memory ? memory : undefined, options);
   } finally {
     // The SDK keeps every call's blocks until reset; resetting each call keeps long runs flat.
     await inst.plugin.reset();
+    inst.memory.clear();
   }
 }
 

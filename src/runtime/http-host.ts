@@ -5,7 +5,7 @@
 
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import type { CallContext } from "@extism/extism";
-import { ToolError } from "./raw-call.js";
+import { ToolError } from "./failure.js";
 
 /** What a plugin asked for, checked, as sent to the helper thread. */
 export interface HttpAsk {
@@ -40,7 +40,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 
 type HostFunction = (ctx: CallContext, ...args: bigint[]) => bigint | number;
 
-export function httpHostFunctions(allowedHosts: string[], maxBytes: number): Record<string, HostFunction> {
+/** `store` puts a value in a new memory block for the plugin, counted against its memory cap. */
+export function httpHostFunctions(allowedHosts: string[], maxBytes: number, store: (ctx: CallContext, value: string | Uint8Array) => bigint): Record<string, HostFunction> {
   let helper: Worker | undefined;
   let status = 0;
   let headers: Record<string, string> | undefined;
@@ -53,21 +54,21 @@ export function httpHostFunctions(allowedHosts: string[], maxBytes: number): Rec
     const done = new Int32Array(new SharedArrayBuffer(4));
     helper.postMessage({ ...ask, reply: port2, done }, [port2]);
     if (Atomics.wait(done, 0, 0, REQUEST_TIMEOUT_MS + 1000) === "timed-out") {
-      throw new ToolError(`HTTP request to ${ask.url} got no answer within ${REQUEST_TIMEOUT_MS} ms`);
+      throw new ToolError("host", `HTTP request to ${ask.url} got no answer within ${REQUEST_TIMEOUT_MS} ms`);
     }
     const answer = receiveMessageOnPort(port1)?.message as HttpAnswer | undefined;
     port1.close();
-    if (!answer) throw new ToolError(`HTTP request to ${ask.url} failed: no answer from the request thread`);
-    if (!answer.ok) throw new ToolError(answer.error);
+    if (!answer) throw new ToolError("host", `HTTP request to ${ask.url} failed: no answer from the request thread`);
+    if (!answer.ok) throw new ToolError("host", answer.error);
     status = answer.status;
     headers = answer.headers;
-    return ctx.store(answer.body);
+    return store(ctx, answer.body);
   };
 
   return {
     http_request: request,
     http_status_code: () => status,
-    http_headers: (ctx) => (headers ? ctx.store(JSON.stringify(headers)) : 0n),
+    http_headers: (ctx) => (headers ? store(ctx, JSON.stringify(headers)) : 0n),
   };
 }
 
@@ -76,18 +77,18 @@ function readRequest(ctx: CallContext, requestAddr: bigint, bodyAddr: bigint, al
   try {
     parsed = JSON.parse(ctx.read(requestAddr)?.text() ?? "");
   } catch {
-    throw new ToolError("the plugin's http_request was not JSON");
+    throw new ToolError("host", "the plugin's http_request was not JSON");
   }
   const req = parsed as { url?: unknown; method?: unknown; headers?: unknown; header?: unknown };
-  if (typeof req?.url !== "string") throw new ToolError('the plugin\'s http_request has no "url"');
+  if (typeof req?.url !== "string") throw new ToolError("host", 'the plugin\'s http_request has no "url"');
   let url: URL;
   try {
     url = new URL(req.url);
   } catch {
-    throw new ToolError(`the plugin asked for an invalid URL: ${req.url}`);
+    throw new ToolError("host", `the plugin asked for an invalid URL: ${req.url}`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ToolError(`the plugin asked for ${url.protocol} — only http and https are supported`);
-  if (!isAllowedHost(url.hostname, allowedHosts)) throw new ToolError(refusal(url));
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ToolError("host", `the plugin asked for ${url.protocol} — only http and https are supported`);
+  if (!isAllowedHost(url.hostname, allowedHosts)) throw new ToolError("host", refusal(url));
   const method = typeof req.method === "string" ? req.method.toUpperCase() : "GET";
   const rawHeaders = (req.headers ?? req.header ?? {}) as Record<string, unknown>;
   const headers = Object.fromEntries(Object.entries(rawHeaders).filter(([, v]) => typeof v === "string")) as Record<string, string>;

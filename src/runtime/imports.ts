@@ -21,20 +21,24 @@ const EXTISM_PROVIDED = new Set([...EXTISM_KERNEL, ...SUPPLIED]);
 const ASSEMBLYSCRIPT_ENV = new Set(["abort", "seed"]);
 
 export interface ImportPlan {
-  usesWasi: boolean;
+  /** The WASI preview1 functions it imports (the worker provides exactly these). */
+  wasiFunctions: string[];
+  /** AssemblyScript's default `env` functions it imports. */
+  assemblyScriptEnv: string[];
   importedMemory?: { module: string; name: string; minPages: number; shared: boolean };
 }
 
 export function planImports(abi: ModuleAbi, imports: ImportEntry[], importedMemoryMinPages: number): ImportPlan {
   const unsupported: string[] = [];
-  let usesWasi = false;
+  const wasiFunctions: string[] = [];
+  const assemblyScriptEnv: string[] = [];
   let importedMemory: ImportPlan["importedMemory"];
   for (const imp of imports) {
     const label = `${imp.module}.${imp.name} (${imp.kind})`;
     if (imp.module === WASI_NAMESPACE && imp.kind === "function") {
-      usesWasi = true;
+      wasiFunctions.push(imp.name);
     } else if (abi === "raw" && imp.module === "env" && imp.kind === "function" && ASSEMBLYSCRIPT_ENV.has(imp.name)) {
-      // AssemblyScript's defaults, provided by raw-call.ts
+      assemblyScriptEnv.push(imp.name); // provided by raw-call.ts
     } else if (imp.kind === "memory" && abi === "raw" && !importedMemory) {
       importedMemory = { module: imp.module, name: imp.name, minPages: importedMemoryMinPages, shared: false };
     } else if (abi === "extism" && imp.module === EXTISM_NAMESPACE && imp.kind === "function" && EXTISM_PROVIDED.has(imp.name)) {
@@ -53,5 +57,5 @@ export function planImports(abi: ModuleAbi, imports: ImportEntry[], importedMemo
       : `plain modules may import ${WASI_NAMESPACE} functions, AssemblyScript's env.abort and env.seed, and one memory`;
     throw new Error(`imports ${unsupported.join(", ")}, which WasmForge does not provide (${allowed})`);
   }
-  return { usesWasi, importedMemory };
+  return { wasiFunctions, assemblyScriptEnv, importedMemory };
 }

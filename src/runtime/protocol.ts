@@ -2,6 +2,7 @@
 
 import type { CallShape, ModuleAbi } from "../discovery/types.js";
 import type { NotificationMethod } from "./host-functions.js";
+import type { ImportPlan } from "./imports.js";
 
 export interface LoadOptions {
   abi: ModuleAbi;
@@ -17,10 +18,9 @@ export interface LoadOptions {
   scratchPages: number;
   maxMemoryBytes: number;
   maxOutputBytes: number;
-  /** Memory the module imports instead of defining (we provide it, capped). */
-  importedMemory?: { module: string; name: string; minPages: number; shared: boolean };
+  /** What the module imports, as worked out at load (runtime/imports.ts). */
+  imports: ImportPlan;
   extism?: {
-    useWasi: boolean;
     allowedHosts: string[];
     allowedPaths: Record<string, string>;
     config: Record<string, string>;
@@ -32,7 +32,8 @@ export type CallInput =
   | { kind: "text"; text: string }
   | { kind: "none" };
 
-export type CallValue = { kind: "number"; value: number } | { kind: "text"; text: string };
+/** A numeric result; i64 results stay bigint so they are exact beyond 2^53. */
+export type CallValue = { kind: "number"; value: number | bigint } | { kind: "text"; text: string };
 
 /** A call's value as text: what a client sees in the result's text content. */
 export function valueText(value: CallValue): string {

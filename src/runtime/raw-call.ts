@@ -1,13 +1,12 @@
 // Runs one call to a plain WebAssembly export, inside a call worker.
 
+import { STRING_ALLOCATORS } from "../discovery/raw.js";
 import type { CallShape } from "../discovery/types.js";
+import { ToolError } from "./failure.js";
 import type { CallInput, CallValue, LoadOptions } from "./protocol.js";
-import { createWasiShim, ProcExit, WASI_NAMESPACE, type WasiShim } from "./wasi.js";
+import { createWasiShim, WASI_NAMESPACE, type WasiShim } from "./wasi.js";
 
 const PAGE = 65536;
-
-/** An error whose message is meant for the client as it is. */
-export class ToolError extends Error {}
 
 export interface RawInstance {
   exports: WebAssembly.Exports;
@@ -28,16 +27,13 @@ const MAX_RESET_BYTES = 1 << 20;
 
 export function instantiateRaw(module: WebAssembly.Module, options: LoadOptions): RawInstance {
   const imports: WebAssembly.Imports = {};
-  const wasiNames = WebAssembly.Module.imports(module)
-    .filter((i) => i.module === WASI_NAMESPACE && i.kind === "function")
-    .map((i) => i.name);
-  const wasi = wasiNames.length > 0 ? createWasiShim(wasiNames) : undefined;
+  const plan = options.imports;
+  const wasi = plan.wasiFunctions.length > 0 ? createWasiShim(plan.wasiFunctions) : undefined;
   if (wasi) imports[WASI_NAMESPACE] = wasi.imports as WebAssembly.ModuleImports;
   let memory: WebAssembly.Memory | undefined;
-  const env = assemblyScriptEnv(module, () => memory);
-  if (env) imports.env = env;
-  if (options.importedMemory) {
-    const { module: ns, name, minPages, shared } = options.importedMemory;
+  if (plan.assemblyScriptEnv.length > 0) imports.env = assemblyScriptEnv(plan.assemblyScriptEnv, () => memory);
+  if (plan.importedMemory) {
+    const { module: ns, name, minPages, shared } = plan.importedMemory;
     const maximum = Math.max(minPages, Math.floor(options.maxMemoryBytes / PAGE));
     memory = new WebAssembly.Memory({ initial: minPages, maximum, shared });
     (imports[ns] ??= {})[name] = memory;
@@ -46,7 +42,7 @@ export function instantiateRaw(module: WebAssembly.Module, options: LoadOptions)
   try {
     instance = new WebAssembly.Instance(module, imports);
   } catch (err) {
-    throw new ToolError(`cannot instantiate module: ${(err as Error).message}`);
+    throw new ToolError("instantiate", `cannot instantiate module: ${(err as Error).message}`);
   }
   const exported = instance.exports.memory ?? Object.values(instance.exports).find((v) => v instanceof WebAssembly.Memory);
   if (exported instanceof WebAssembly.Memory) memory = exported;
@@ -79,15 +75,13 @@ export function instantiateRaw(module: WebAssembly.Module, options: LoadOptions)
  * AssemblyScript's default imports (`env.abort` on a failed assertion, `env.seed` for Math.random),
  * so modules built with asc's defaults load as they are.
  */
-function assemblyScriptEnv(module: WebAssembly.Module, memory: () => WebAssembly.Memory | undefined): WebAssembly.ModuleImports | undefined {
-  const names = WebAssembly.Module.imports(module).filter((i) => i.module === "env" && i.kind === "function").map((i) => i.name);
-  if (names.length === 0) return undefined;
+function assemblyScriptEnv(names: string[], memory: () => WebAssembly.Memory | undefined): WebAssembly.ModuleImports {
   const env: WebAssembly.ModuleImports = {};
   if (names.includes("abort")) {
     env.abort = (messagePtr: number, filePtr: number, line: number, column: number) => {
       const text = (ptr: number) => readAssemblyScriptString(memory(), ptr);
       const where = text(filePtr);
-      throw new ToolError(`the module aborted: ${text(messagePtr) || "assertion failed"}${where ? ` (${where}:${line}:${column})` : ""}`);
+      throw new ToolError("module", `the module aborted: ${text(messagePtr) || "assertion failed"}${where ? ` (${where}:${line}:${column})` : ""}`);
     };
   }
   if (names.includes("seed")) env.seed = () => Math.random() * Number.MAX_SAFE_INTEGER;
@@ -122,52 +116,44 @@ export function resetRaw(inst: RawInstance): boolean {
   return true;
 }
 
+/** Runs one export; a trap or host error propagates as it is (the worker describes it). */
 export function callRaw(inst: RawInstance, fnName: string, shape: CallShape, input: CallInput, options: LoadOptions): CallValue {
   const fn = inst.exports[fnName];
-  if (typeof fn !== "function") throw new ToolError(`export "${fnName}" is not a function`);
-  try {
-    switch (shape.pattern) {
-      case "numeric": {
-        const args = input.kind === "numeric" ? input.args : [];
-        return { kind: "number", value: toJsonNumber(fn(...args)) };
-      }
-      case "ptr_len_to_i32": {
-        const { ptr, len, release } = writeInput(inst, input.kind === "text" ? input.text : "");
-        const value = fn(ptr, len) as number;
-        release();
-        return { kind: "number", value };
-      }
-      case "ptr_len_to_string": {
-        const { ptr, len, release } = writeInput(inst, input.kind === "text" ? input.text : "");
-        const text = readPackedString(inst, fn(ptr, len), options.maxOutputBytes);
-        release();
-        return { kind: "text", text };
-      }
-      case "no_params_to_string":
-        return { kind: "text", text: readPackedString(inst, fn(), options.maxOutputBytes) };
-      case "extism":
-        throw new ToolError("an Extism function cannot be called as a plain export");
+  if (typeof fn !== "function") throw new ToolError("instantiate", `export "${fnName}" is not a function`);
+  switch (shape.pattern) {
+    case "numeric": {
+      const args = input.kind === "numeric" ? input.args : [];
+      return { kind: "number", value: fn(...args) as number | bigint };
     }
-  } catch (err) {
-    throw describeFailure(err, inst.memory, options);
+    case "ptr_len_to_i32": {
+      const { ptr, len, release } = writeInput(inst, input.kind === "text" ? input.text : "");
+      const value = fn(ptr, len) as number;
+      release();
+      return { kind: "number", value };
+    }
+    case "ptr_len_to_string": {
+      const { ptr, len, release } = writeInput(inst, input.kind === "text" ? input.text : "");
+      const text = readPackedString(inst, fn(ptr, len), options.maxOutputBytes);
+      release();
+      return { kind: "text", text };
+    }
+    case "no_params_to_string":
+      return { kind: "text", text: readPackedString(inst, fn(), options.maxOutputBytes) };
+    case "extism":
+      throw new ToolError("instantiate", "an Extism function cannot be called as a plain export");
   }
-}
-
-function toJsonNumber(value: unknown): number {
-  if (typeof value === "bigint") return Number(value);
-  return value as number;
 }
 
 /** Puts UTF-8 text where the module cannot be using it: its own allocator, else freshly grown pages. */
 function writeInput(inst: RawInstance, text: string): { ptr: number; len: number; release: () => void } {
   const memory = inst.memory;
-  if (!memory) throw new ToolError("the module exports no memory, so it cannot take a string");
+  if (!memory) throw new ToolError("instantiate", "the module exports no memory, so it cannot take a string");
   const bytes = new TextEncoder().encode(text);
   const len = bytes.length;
-  const alloc = inst.exports.alloc ?? inst.exports.malloc;
+  const alloc = STRING_ALLOCATORS.map((name) => inst.exports[name]).find((f) => typeof f === "function");
   if (typeof alloc === "function") {
     const ptr = (alloc(Math.max(len, 1)) as number) >>> 0;
-    if (ptr === 0 || ptr + len > memory.buffer.byteLength) throw new ToolError(`the module's allocator returned an unusable pointer (${ptr}) for ${len} bytes`);
+    if (ptr === 0 || ptr + len > memory.buffer.byteLength) throw new ToolError("module", `the module's allocator returned an unusable pointer (${ptr}) for ${len} bytes`);
     new Uint8Array(memory.buffer, ptr, len).set(bytes);
     return { ptr, len, release: () => free(inst, ptr, len) };
   }
@@ -177,7 +163,7 @@ function writeInput(inst: RawInstance, text: string): { ptr: number; len: number
     try {
       previous = memory.grow(pages);
     } catch {
-      throw new ToolError(`no room for a ${len}-byte string: the module's memory cannot grow by ${pages} pages (memory limit)`);
+      throw new ToolError("memory", `no room for a ${len}-byte string: the module's memory cannot grow by ${pages} pages (memory limit)`);
     }
     inst.scratch = { ptr: previous * PAGE, size: pages * PAGE };
   }
@@ -195,38 +181,24 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The (ptr << 32 | len) convention of ptr_len_to_string and no_params_to_string. */
 function readPackedString(inst: RawInstance, packed: unknown, maxOutputBytes: number): string {
-  if (typeof packed !== "bigint") throw new ToolError("expected an i64 (pointer << 32 | length) result");
+  if (typeof packed !== "bigint") throw new ToolError("module", "expected an i64 (pointer << 32 | length) result");
   const ptr = Number((BigInt.asUintN(64, packed) >> 32n) & 0xffffffffn);
   const len = Number(BigInt.asUintN(64, packed) & 0xffffffffn);
   const memory = inst.memory;
-  if (!memory) throw new ToolError("the module exports no memory, so it cannot return a string");
+  if (!memory) throw new ToolError("module", "the module exports no memory, so it cannot return a string");
   const size = memory.buffer.byteLength;
   if (ptr + len > size) {
-    throw new ToolError(`result out of bounds: pointer ${ptr} + length ${len} is past the end of the module's memory (${size} bytes)`);
+    throw new ToolError("module", `result out of bounds: pointer ${ptr} + length ${len} is past the end of the module's memory (${size} bytes)`);
   }
   if (len > maxOutputBytes) {
-    throw new ToolError(`result of ${len} bytes is over the output limit of ${maxOutputBytes} bytes (max_output_mb)`);
+    throw new ToolError("output", `result of ${len} bytes is over the output limit of ${maxOutputBytes} bytes (max_output_mb)`);
   }
   let text: string;
   try {
     text = utf8.decode(new Uint8Array(memory.buffer, ptr, len));
   } catch {
-    throw new ToolError(`result is not valid UTF-8 (${len} bytes at pointer ${ptr})`);
+    throw new ToolError("module", `result is not valid UTF-8 (${len} bytes at pointer ${ptr})`);
   }
   free(inst, ptr, len);
   return text;
-}
-
-/** Turns a trap or host error into a message that says what happened. */
-export function describeFailure(err: unknown, memory: WebAssembly.Memory | undefined, options: LoadOptions): Error {
-  if (err instanceof ToolError) return err;
-  if (err instanceof ProcExit) return new ToolError(err.message);
-  const message = err instanceof Error ? err.message : String(err);
-  const memoryBytes = memory?.buffer.byteLength ?? 0;
-  const limitMb = Math.round(options.maxMemoryBytes / (1024 * 1024));
-  if (memoryBytes > options.maxMemoryBytes * 0.9 || err instanceof RangeError) {
-    return new ToolError(`memory limit reached: the module used ${Math.round(memoryBytes / (1024 * 1024))} MB of its ${limitMb} MB (max_memory_mb), then failed: ${message}`);
-  }
-  if (err instanceof WebAssembly.RuntimeError) return new ToolError(`wasm trap: ${message}`);
-  return new ToolError(message);
 }

@@ -3,6 +3,7 @@
 // (bounded) for the log, never written to the process's stdout, which carries the protocol.
 
 import { getRandomValues } from "node:crypto";
+import { ToolError } from "./failure.js";
 
 const ERRNO_SUCCESS = 0;
 const ERRNO_BADF = 8;
@@ -11,11 +12,6 @@ const ERRNO_NOSYS = 52;
 export const WASI_NAMESPACE = "wasi_snapshot_preview1";
 const CAPTURE_LIMIT = 8 * 1024;
 
-export class ProcExit extends Error {
-  constructor(readonly code: number) {
-    super(`the module called proc_exit(${code})`);
-  }
-}
 
 export interface WasiShim {
   imports: Record<string, (...args: never[]) => unknown>;
@@ -27,12 +23,14 @@ export interface WasiShim {
 export function createWasiShim(importNames: string[]): WasiShim {
   let memory: WebAssembly.Memory | undefined;
   let captured = "";
+  let capturedBytes = 0;
   let truncated = false;
   const view = () => {
     if (!memory) throw new Error("WASI call before the module's memory was bound");
     return new DataView(memory.buffer);
   };
-  const decoder = new TextDecoder();
+  // One streaming decoder: a character split across two writes is decoded whole.
+  let decoder = new TextDecoder();
 
   const implemented: Record<string, (...args: never[]) => number> = {
     fd_write(fd: number, iovs: number, iovsLen: number, nwrittenPtr: number) {
@@ -42,11 +40,12 @@ export function createWasiShim(importNames: string[]): WasiShim {
       for (let i = 0; i < iovsLen; i++) {
         const ptr = dv.getUint32(iovs + i * 8, true);
         const len = dv.getUint32(iovs + i * 8 + 4, true);
-        if (captured.length < CAPTURE_LIMIT) {
-          captured += decoder.decode(new Uint8Array(dv.buffer, ptr, Math.min(len, CAPTURE_LIMIT)));
-        } else {
-          truncated = true;
+        const kept = Math.min(len, CAPTURE_LIMIT - capturedBytes);
+        if (kept > 0) {
+          captured += decoder.decode(new Uint8Array(dv.buffer, ptr, kept), { stream: true });
+          capturedBytes += kept;
         }
+        if (kept < len) truncated = true;
         written += len;
       }
       dv.setUint32(nwrittenPtr, written, true);
@@ -85,7 +84,7 @@ export function createWasiShim(importNames: string[]): WasiShim {
     fd_read: () => ERRNO_BADF,
     sched_yield: () => ERRNO_SUCCESS,
     proc_exit(code: number): never {
-      throw new ProcExit(code);
+      throw new ToolError("module", `the module called proc_exit(${code})`);
     },
   };
 
@@ -97,9 +96,12 @@ export function createWasiShim(importNames: string[]): WasiShim {
       memory = m;
     },
     takeOutput() {
-      const out = truncated ? `${captured}… (output truncated)` : captured;
+      const text = captured + decoder.decode();
+      const out = truncated ? `${text}… (output truncated at ${CAPTURE_LIMIT} bytes)` : text;
       captured = "";
+      capturedBytes = 0;
       truncated = false;
+      decoder = new TextDecoder();
       return out;
     },
   };

@@ -6,7 +6,8 @@ import { parentPort, receiveMessageOnPort, workerData } from "node:worker_thread
 import type { ExtismInstance, PluginLog } from "./extism-call.js";
 import type { Notify } from "./host-functions.js";
 import type { CallValue, FromWorker, LoadOptions, ToWorker } from "./protocol.js";
-import { callRaw, describeFailure, instantiateRaw, resetRaw, ToolError, type RawInstance } from "./raw-call.js";
+import { describeFailure, spoilsInstance, truncate } from "./failure.js";
+import { callRaw, instantiateRaw, resetRaw, type RawInstance } from "./raw-call.js";
 
 interface Loaded {
   module: WebAssembly.Module;
@@ -28,10 +29,23 @@ const send = (message: FromWorker) => port.postMessage(message);
  * The call running now. Log lines and notifications from a kept instance belong to it, not to the
  * call that created the instance.
  */
-let current: { id: number; notifications: number } | undefined;
+let current: { id: number; notifications: number; logBytes: number } | undefined;
 const MAX_NOTIFICATIONS_PER_CALL = 1000;
+/** Log volume a module may produce: per line, and per call (beyond it, one marker line). */
+const MAX_LOG_LINE_CHARS = 8 * 1024;
+const MAX_LOG_BYTES_PER_CALL = 64 * 1024;
 
-const pluginLog = (key: string): PluginLog => (level, message) => send({ type: "log", id: current?.id, key, level, message });
+const pluginLog = (key: string): PluginLog => (level, message) => {
+  if (current) {
+    if (current.logBytes >= MAX_LOG_BYTES_PER_CALL) return;
+    current.logBytes += message.length;
+    if (current.logBytes >= MAX_LOG_BYTES_PER_CALL) {
+      message = `${truncate(message, MAX_LOG_LINE_CHARS)} … (log output of this call cut at ${MAX_LOG_BYTES_PER_CALL / 1024} KiB)`;
+      return send({ type: "log", id: current.id, key, level, message });
+    }
+  }
+  send({ type: "log", id: current?.id, key, level, message: truncate(message, MAX_LOG_LINE_CHARS) });
+};
 
 const pluginNotify = (key: string): Notify => (method, json) => {
   if (!current) return;
@@ -120,7 +134,7 @@ async function handle(message: ToWorker): Promise<void> {
         send({ type: "result", id: message.id, ok: false, error: `module ${message.key} is not loaded in this worker` });
         return;
       }
-      current = { id: message.id, notifications: 0 };
+      current = { id: message.id, notifications: 0, logBytes: 0 };
       try {
         const value = await run(entry, message, message.id);
         send({ type: "result", id: message.id, ok: true, value });
@@ -144,7 +158,7 @@ async function run(entry: Loaded, call: Extract<ToWorker, { type: "call" }>, id:
       return await callExtism(inst, call.fn, call.input.kind === "text" ? call.input.text : "", options);
     } catch (err) {
       // A trap can leave the plugin's memory inconsistent: start the next call from a fresh instance.
-      if (!(err instanceof ToolError) || /wasm trap|memory limit/.test(err.message)) entry.extism = undefined;
+      if (spoilsInstance(err)) entry.extism = undefined;
       throw err;
     } finally {
       if (options.state === "fresh") await inst.plugin.close();

@@ -58,8 +58,8 @@ export function toCallInput(tool: ToolDef, args: Record<string, unknown>): CallI
       return {
         kind: "numeric",
         args: shape.argNames.map((name, i) => {
-          const value = args[name] as number;
-          return shape.params[i] === "i64" ? BigInt(value) : value;
+          const value = args[name] as number | string;
+          return shape.params[i] === "i64" ? toI64(name, value) : (value as number);
         }),
       };
     case "ptr_len_to_i32":
@@ -70,4 +70,14 @@ export function toCallInput(tool: ToolDef, args: Record<string, unknown>): CallI
     case "extism":
       return { kind: "text", text: shape.input === "text" ? String(args.input) : JSON.stringify(args) };
   }
+}
+
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+
+/** An i64 argument, exact: a safe-range number or a decimal string (the schema checked its form). */
+function toI64(name: string, value: number | string): bigint {
+  const n = BigInt(value);
+  if (n < I64_MIN || n > I64_MAX) throw new ArgumentError(`"${name}" is out of range (a 64-bit integer is -9223372036854775808 to 9223372036854775807)`);
+  return n;
 }

@@ -4,7 +4,7 @@
 
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { writeLog } from "../core/log.js";
-import { valueText, type CallValue } from "../runtime/protocol.js";
+import { valueText, type CallInput, type CallValue } from "../runtime/protocol.js";
 import { ArgumentError, checkArguments, toCallInput } from "./arguments.js";
 import type { Catalog } from "./catalog.js";
 import type { CallContext, RunModule } from "./context.js";
@@ -17,19 +17,15 @@ export async function callTool(catalog: Catalog, name: string, args: unknown, ct
   if (!served) throw invalidParams(`Unknown tool: "${name}". Call tools/list for the available tools.`);
   const { tool, module } = served;
   const say = ctx.log ?? writeLog;
-  let checked: Record<string, unknown>;
+  let input: CallInput;
   try {
-    checked = checkArguments(tool, args);
+    const checked = checkArguments(tool, args);
+    input = tool.plugin ? { kind: "text", text: toolCallInput(tool.plugin, checked, ctx.request ?? {}) } : toCallInput(tool, checked);
   } catch (err) {
     if (err instanceof ArgumentError) return errorResult(err.message);
     throw err;
   }
-  const outcome = await run(module, ctx, {
-    fn: tool.function,
-    shape: tool.shape,
-    input: tool.plugin ? { kind: "text", text: toolCallInput(tool.plugin, checked, ctx.request ?? {}) } : toCallInput(tool, checked),
-    timeoutMs: tool.timeoutMs ?? module.spec.timeoutMs,
-  });
+  const outcome = await run(module, ctx, { fn: tool.function, shape: tool.shape, input, timeoutMs: tool.timeoutMs ?? module.spec.timeoutMs });
   if (!outcome.ok) {
     say("debug", `call ${name} failed (${outcome.reason}): ${outcome.error}`);
     return errorResult(`tool "${name}" failed: ${outcome.error}`);
@@ -50,10 +46,7 @@ export function errorResult(message: string): CallToolResult {
 }
 
 function toToolResult(value: CallValue, pattern: string): CallToolResult {
-  if (value.kind === "number") {
-    const result = Number.isFinite(value.value) ? value.value : String(value.value);
-    return { content: [{ type: "text", text: String(value.value) }], structuredContent: { result } };
-  }
+  if (value.kind === "number") return { content: [{ type: "text", text: String(value.value) }], structuredContent: { result: jsonNumber(value.value) } };
   const result: CallToolResult = { content: [{ type: "text", text: value.text }] };
   if (pattern !== "extism") {
     const structured = parseJsonObject(value.text);
@@ -61,6 +54,17 @@ function toToolResult(value: CallValue, pattern: string): CallToolResult {
   }
   return result;
 }
+
+/**
+ * A number as JSON carries it: integers beyond ±2^53 (i64 results) and the floats JSON has no form
+ * for (Infinity, NaN) become strings, so nothing is rounded or lost on the way to the client.
+ */
+function jsonNumber(value: number | bigint): number | string {
+  if (typeof value === "bigint") return value >= -MAX_SAFE && value <= MAX_SAFE ? Number(value) : value.toString();
+  return Number.isFinite(value) ? value : String(value);
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 function parseJsonObject(text: string): Record<string, unknown> | undefined {
   if (!text.startsWith("{")) return undefined;

@@ -7,11 +7,10 @@ import { describePlugin, type RunExport } from "../discovery/describing.js";
 import { discoverTools } from "../discovery/index.js";
 import type { Discovery, ToolDef } from "../discovery/types.js";
 import { readWasmInfo, type WasmInfo } from "../wasm/reader.js";
-import { capMemory, exposeResettableState, pagesForMegabytes } from "../wasm/rewrite.js";
 import { sha256Hex } from "../core/hash.js";
 import { log } from "../core/log.js";
-import { planImports } from "../runtime/imports.js";
 import { WorkerPool } from "../runtime/pool.js";
+import { prepareModule } from "../runtime/prepare.js";
 import { valueText, type LoadOptions } from "../runtime/protocol.js";
 import { loadModuleBytes } from "../sources/index.js";
 
@@ -147,43 +146,8 @@ export async function compileModule(
     throw new Error(`not a valid WebAssembly module: ${(err as Error).message}`);
   }
   const discovery = discoverTools(spec, info);
-  const maxPages = pagesForMegabytes(spec.maxMemoryMb);
-  const plan = planImports(discovery.abi, info.imports, info.memories.find((m) => m.imported)?.minPages ?? 1);
-  const state = spec.state ?? (discovery.abi === "extism" ? "keep" : "fresh");
-  const capped = capMemory(bytes, maxPages);
-  // A fresh plain instance is put back to its first state after each call rather than built anew:
-  // that needs its mutable globals and tables exported.
-  const exposed = discovery.abi === "raw" && state === "fresh" && !plan.importedMemory ? exposeResettableState(capped, info) : undefined;
-  let module: WebAssembly.Module;
-  try {
-    module = await WebAssembly.compile((exposed?.bytes ?? capped) as Uint8Array<ArrayBuffer>);
-  } catch (err) {
-    throw new Error(`not a valid WebAssembly module: ${(err as Error).message}`);
-  }
-  const tooBig = info.memories.find((m) => m.minPages > maxPages);
-  if (tooBig) {
-    throw new Error(`needs at least ${Math.ceil((tooBig.minPages * 65536) / 1048576)} MB of memory, over its ${spec.maxMemoryMb} MB limit (max_memory_mb)`);
-  }
-  const options: LoadOptions = {
-    abi: discovery.abi,
-    state,
-    resettable: exposed && { globals: exposed.globals, tables: exposed.tables },
-    scratchPages: needsScratch(discovery, info) ? 1 : 0,
-    maxMemoryBytes: maxPages * 65536,
-    maxOutputBytes: config.server.max_output_mb * 1024 * 1024,
-    importedMemory: plan.importedMemory,
-    extism:
-      discovery.abi === "extism"
-        ? { useWasi: plan.usesWasi, allowedHosts: spec.allowedHosts, allowedPaths: spec.allowedPaths, config: spec.pluginConfig }
-        : undefined,
-  };
+  const { module, options } = await prepareModule(spec, bytes, info, discovery, config.server.max_output_mb * 1024 * 1024);
   return { spec, key, sha256, origin, module, info, discovery, options };
-}
-
-/** String tools of a module without an allocator get their bytes in pages grown for the purpose. */
-function needsScratch(discovery: Discovery, info: WasmInfo): boolean {
-  const stringTools = discovery.tools.some((t) => t.shape.pattern === "ptr_len_to_i32" || t.shape.pattern === "ptr_len_to_string");
-  return stringTools && !info.functions.some((f) => f.name === "alloc" || f.name === "malloc");
 }
 
 /** Changes whenever the bytes or anything that shapes how they are served changes. */
