@@ -8,6 +8,7 @@ import { open, rename, rm } from "node:fs/promises";
 import { isAbsolute, relative, sep } from "node:path";
 import { parse as parseToml, stringify } from "smol-toml";
 import { ConfigError, parseConfig, type Config } from "../config/load.js";
+import { serialQueue } from "../core/serial.js";
 import type { ModuleTable } from "../config/wasimancer.js";
 
 const HEADER =
@@ -80,16 +81,11 @@ export async function restoreManaged(file: string, text: string | undefined): Pr
   else await writeAtomic(file, text);
 }
 
-const queues = new Map<string, Promise<unknown>>();
+const queues = new Map<string, ReturnType<typeof serialQueue>>();
 
 /** Runs changes to one managed file one after another. */
 export function serialized<T>(file: string, change: () => Promise<T>): Promise<T> {
-  const previous = queues.get(file) ?? Promise.resolve();
-  const next = previous.then(change, change);
-  const settled = next.catch(() => undefined);
-  queues.set(file, settled);
-  void settled.then(() => {
-    if (queues.get(file) === settled) queues.delete(file);
-  });
-  return next;
+  let queue = queues.get(file);
+  if (!queue) queues.set(file, (queue = serialQueue()));
+  return queue(change);
 }

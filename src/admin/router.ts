@@ -7,7 +7,6 @@ import { rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { log } from "../core/log.js";
 import type { ToolHost } from "../server/host.js";
-import { tokenChecker } from "../transports/token.js";
 import { checkModuleName, DefinitionError, parseModuleField, parsePluginData } from "./definition.js";
 import { receiveUpload, UploadError, type Upload } from "./multipart.js";
 import { AdminError, listModules, putModule, removeModule } from "./operations.js";
@@ -45,8 +44,10 @@ export function isAdminPath(pathname: string): boolean {
 
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
 
-export function adminRouter(host: ToolHost, token: string): AdminHandler {
-  const checkToken = tokenChecker(token);
+/** Whether a request's Authorization header carries the admin token. */
+export type TokenCheck = (header: string | undefined) => "ok" | "missing" | "wrong";
+
+export function adminRouter(host: ToolHost, checkToken: TokenCheck): AdminHandler {
   return async (req, res, pathname) => {
     // Node discards whatever of a refused body still arrives (nothing is stored), and closes the
     // connection itself when a client still waits for 100-continue.

@@ -2,7 +2,7 @@
 // with its signature and the pattern it matched (or why it was skipped), its imports and memories.
 
 import { basename, resolve } from "node:path";
-import type { ModuleSpec } from "../config/load.js";
+import { defaultModuleSpec } from "../config/load.js";
 import { INTERFACES } from "../discovery/describing.js";
 import { discoverTools } from "../discovery/index.js";
 import type { Discovery, JsonSchema, PluginInterface } from "../discovery/types.js";
@@ -69,7 +69,7 @@ export async function inspectFile(file: string): Promise<InspectReport> {
     throw new Error(`${file}: ${notWasmReason(bytes, (err as Error).message)}`);
   }
   // Discovery as a config entry with no [[modules.tools]] overrides would see it.
-  const discovery = discoverTools(bareSpec(path), info);
+  const discovery = discoverTools(defaultModuleSpec(basename(path).replace(/\.wasm$/i, ""), path), info);
   const toolByExport = new Map(discovery.tools.map((t) => [t.function, t]));
   const decisionByExport = new Map(discovery.decisions.map((d) => [d.export, d]));
 
@@ -114,18 +114,6 @@ function notWasmReason(bytes: Uint8Array, message: string): string {
   return `not a valid WebAssembly module: ${message}`;
 }
 
-function bareSpec(path: string): ModuleSpec {
-  return {
-    name: basename(path).replace(/\.wasm$/i, ""),
-    source: { kind: "local", path },
-    tools: [],
-    timeoutMs: 10_000,
-    maxMemoryMb: 256,
-    allowedHosts: [],
-    allowedPaths: {},
-    pluginConfig: {},
-  };
-}
 
 export function formatReport(r: InspectReport, shownAs: string): string {
   const lines: string[] = [];

@@ -3,7 +3,8 @@ import { log } from "../core/log.js";
 import { ToolHost } from "../server/host.js";
 import { watchHost, type Watcher } from "../server/watch.js";
 import { parseAddress } from "../transports/bind.js";
-import { serveStdio, type Listener } from "../transports/stdio.js";
+import type { Listener } from "../transports/listener.js";
+import { serveStdio } from "../transports/stdio.js";
 
 export interface ServeOptions {
   config?: string;

@@ -4,7 +4,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path
 import { parse as parseToml, TomlError } from "smol-toml";
 import type { z } from "zod";
 import { formatKeyPath } from "../core/format.js";
-import { configSchema, managedSchema, type RawModule, type ServerSettings, type ToolOverride } from "./schema.js";
+import { configSchema, managedSchema, moduleEntry, type RawModule, type ServerSettings, type ToolOverride } from "./schema.js";
 
 export type ModuleSource =
   | { kind: "local"; path: string }
@@ -129,19 +129,16 @@ export function parseConfig(text: string, file: string, managed?: string): Confi
   const raw = parsed.data;
   const dir = dirname(resolve(file));
 
-  const names = new Set<string>();
-  for (const [i, m] of raw.modules.entries()) {
-    if (names.has(m.name)) {
-      throw new ConfigError(`${file}: modules[${i}].name: module name "${m.name}" is used twice; module names must be unique`);
-    }
-    names.add(m.name);
-  }
   checkUnique(file, "prompts", raw.prompts.map((p) => p.name), "prompt name");
   checkUnique(file, "resources", raw.resources.map((r) => r.uri), "resource uri");
   checkUnique(file, "resource_templates", raw.resource_templates.map((t) => t.uri_template), "uri_template");
 
   const managedFile = managedFileFor(file);
-  const managedModules = managed === undefined ? [] : parseManaged(managed, managedFile, file, raw.modules);
+  const managedModules = managed === undefined ? [] : parseManaged(managed, managedFile);
+  checkModuleNames([
+    ...raw.modules.map((m, i) => ({ name: m.name, file, index: i })),
+    ...managedModules.map((m, i) => ({ name: m.name, file: managedFile, index: i })),
+  ]);
 
   const xdgCache = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
   return {
@@ -190,21 +187,35 @@ function parseTomlText(text: string, file: string): unknown {
 }
 
 /** The managed file's modules; paths in it are relative to the config's directory, like the config's. */
-function parseManaged(text: string, managedFile: string, configFile: string, configModules: RawModule[]): RawModule[] {
+function parseManaged(text: string, managedFile: string): RawModule[] {
   const parsed = managedSchema.safeParse(parseTomlText(text, managedFile));
   if (!parsed.success) throw new ConfigError(formatIssues(managedFile, parsed.error.issues));
-  const seen = new Map(configModules.map((m, i) => [m.name, `${configFile} (modules[${i}])`]));
-  for (const [i, m] of parsed.data.modules.entries()) {
-    const other = seen.get(m.name);
-    if (other) {
-      throw new ConfigError(
-        `module name "${m.name}" is defined in both ${other} and ${managedFile} (modules[${i}]); ` +
-          `rename one, or remove the managed one (DELETE /admin/modules/${m.name})`,
-      );
-    }
-    seen.set(m.name, `${managedFile} (modules[${i}])`);
-  }
   return parsed.data.modules;
+}
+
+/** Module names are unique across the config and the managed file; the error names both places. */
+function checkModuleNames(entries: { name: string; file: string; index: number }[]): void {
+  const seen = new Map<string, { file: string; index: number }>();
+  for (const entry of entries) {
+    const first = seen.get(entry.name);
+    if (!first) {
+      seen.set(entry.name, entry);
+      continue;
+    }
+    if (first.file === entry.file) {
+      throw new ConfigError(`${entry.file}: modules[${entry.index}].name: module name "${entry.name}" is used twice; module names must be unique`);
+    }
+    throw new ConfigError(
+      `module name "${entry.name}" is defined in both ${first.file} (modules[${first.index}]) and ${entry.file} (modules[${entry.index}]); ` +
+        `rename one, or remove the managed one (DELETE /admin/modules/${entry.name})`,
+    );
+  }
+}
+
+/** A module as a config entry with nothing but a name and a path would give it (every default). */
+export function defaultModuleSpec(name: string, path: string): ModuleSpec {
+  const dir = dirname(path);
+  return toModuleSpec(moduleEntry.parse({ name, path }), dir, configSchema.parse({}).server);
 }
 
 function checkUnique(file: string, table: string, keys: string[], what: string): void {

@@ -31,9 +31,8 @@ export function watchHost(host: ToolHost): Watcher {
   let dirs = new Set([...files].map((f) => dirname(f)));
   const watcher: FSWatcher = watch([...dirs], { depth: 0, ignoreInitial: true, atomic: false });
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let waiters: (() => void)[] = [];
+  let last: Promise<void> = Promise.resolve();
+  const waiters: (() => void)[] = [];
 
   const reload = async () => {
     try {
@@ -54,20 +53,11 @@ export function watchHost(host: ToolHost): Watcher {
     for (const wake of waiters.splice(0)) wake();
   };
 
+  // host.reload() runs reloads one at a time; a burst during one simply queues the next.
   const schedule = () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
-      if (running) {
-        again = true;
-        return;
-      }
-      running = reload().finally(() => {
-        running = undefined;
-        if (again) {
-          again = false;
-          schedule();
-        }
-      });
+      last = reload();
     }, RELOAD_DEBOUNCE_MS);
   };
 
@@ -84,7 +74,7 @@ export function watchHost(host: ToolHost): Watcher {
     async close() {
       clearTimeout(timer);
       await watcher.close();
-      await running;
+      await last;
     },
     nextReload: () => new Promise((resolve) => waiters.push(resolve)),
   };

@@ -14,7 +14,7 @@ import type { ToolHost } from "../server/host.js";
 import { openSession, type Session } from "../server/session.js";
 import { isLoopback } from "../core/loopback.js";
 import { BindError, checkExposure, formatAddress, listen, type Address } from "./bind.js";
-import type { Listener } from "./stdio.js";
+import type { Listener } from "./listener.js";
 import { tokenChecker } from "./token.js";
 
 export interface HttpOptions {
@@ -51,7 +51,7 @@ export async function serveHttp(host: ToolHost, options: HttpOptions): Promise<L
     throw new BindError("refusing to serve the admin API with the same token as clients: set WASMFORGE_ADMIN_TOKEN (or [server] admin_token) to a different secret");
   }
   checkExposure("http", options.address, options.allowRemote, log.warn);
-  const admin = options.adminToken === undefined ? undefined : adminRouter(host, options.adminToken);
+  const admin = options.adminToken === undefined ? undefined : adminRouter(host, tokenChecker(options.adminToken));
   const hostAllowed = hostAllowlist(options.address, options.allowedHosts);
   const checkToken = options.token === undefined ? undefined : tokenChecker(options.token);
 

@@ -4,10 +4,7 @@ import type { ToolHost } from "../server/host.js";
 import { openSession } from "../server/session.js";
 import { StreamTransport } from "./stream.js";
 
-export interface Listener {
-  /** Stops taking new work, lets in-flight calls answer, then closes. */
-  close(): Promise<void>;
-}
+import type { Listener } from "./listener.js";
 
 /** Serves stdio; `onInputEnd` runs once stdin has ended and every received request was answered. */
 export async function serveStdio(host: ToolHost, maxMessageBytes: number, onInputEnd: () => void): Promise<Listener> {

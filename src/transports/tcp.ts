@@ -7,7 +7,7 @@ import { log } from "../core/log.js";
 import type { ToolHost } from "../server/host.js";
 import { openSession, type Session } from "../server/session.js";
 import { checkExposure, formatAddress, listen, type Address } from "./bind.js";
-import type { Listener } from "./stdio.js";
+import type { Listener } from "./listener.js";
 import { StreamTransport } from "./stream.js";
 
 export interface TcpOptions {
