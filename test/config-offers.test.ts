@@ -105,13 +105,18 @@ describe("config resources and prompts", () => {
 });
 
 describe("a config without resources or prompts", () => {
-  it("does not declare those capabilities", async () => {
-    const server = await connect(["serve", "--config", join(ROOT, "wasmforge.toml")]);
+  it("declares prompts and resources anyway, so a reload that adds the first prompt reaches a connected client", async () => {
+    const dir = tempDir();
+    const file = writeConfig(moduleEntry("example", "example.wasm"), dir);
+    const server = await connect(["serve", "--config", file]);
     try {
       const caps = server.client.getServerCapabilities();
-      expect(caps?.tools).toBeDefined();
-      expect(caps?.resources).toBeUndefined();
-      expect(caps?.prompts).toBeUndefined();
+      expect(caps).toMatchObject({ tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } });
+      expect((await server.client.listPrompts()).prompts).toEqual([]);
+      const changed = new Promise<void>((resolve) => server.client.setNotificationHandler(PromptListChangedNotificationSchema, () => resolve()));
+      writeFileSync(file, `${moduleEntry("example", "example.wasm")}\n[[prompts]]\nname = "first"\nmessages = [{ role = "user", text = "hi" }]\n`);
+      await changed;
+      expect((await server.client.listPrompts()).prompts.map((p) => p.name)).toEqual(["first"]);
     } finally {
       await server.close();
     }

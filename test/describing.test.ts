@@ -113,7 +113,9 @@ describe("plugins that describe themselves, beside a plain Extism plugin", () =>
     expect(note.contents).toEqual([{ uri: "memo://notes/42", mimeType: "text/plain", text: "Note 42" }]);
     const missing = await server.client.readResource({ uri: "memo://elsewhere" }).catch((err: unknown) => err);
     expect(missing).toBeInstanceOf(McpError);
-    expect((missing as McpError).code).toBe(-32002);
+    // SEP-2164: a resource nobody serves is -32602 with the URI as data, in both protocol eras.
+    expect((missing as McpError).code).toBe(-32602);
+    expect((missing as McpError).data).toEqual({ uri: "memo://elsewhere" });
   });
 
   it("routes the plugin's logging and progress to the calling client", async () => {
@@ -201,7 +203,7 @@ describe("loading, as `wasmforge tools` reports it", () => {
 
   it("a plugin importing a host function WasmForge does not provide fails to load, naming it; the others load", () => {
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/module "unknown" .*imports extism:host\/user\.create_message \(function\), which WasmForge does not provide/);
+    expect(run.stdout).toMatch(/module "unknown" .*imports extism:host\/user\.get_keyring_secret \(function\), which WasmForge does not provide/);
     expect(run.stdout).toMatch(/^word_stats {2}\(module memo, export call_tool, pattern mcp_v2\)$/m);
     expect(run.stdout).toMatch(/^reverse {2}\(module servlet, export call, pattern describe_v1\)$/m);
   });
@@ -218,20 +220,6 @@ describe("loading, as `wasmforge tools` reports it", () => {
   it('pattern = "extism" on an interface export serves the plugin as plain Extism functions', () => {
     expect(run.stdout).toMatch(/^describe {2}\(module plain, export describe, pattern extism\)$/m);
     expect(run.stdout).toMatch(/^call {2}\(module plain, export call, pattern extism\)$/m);
-  });
-});
-
-describe("capabilities", () => {
-  it("declares no prompts or resources when no module offers them", async () => {
-    const server = await connect(["serve", "--config", writeConfig(moduleEntry("servlet", "servlet-plugin.wasm")), "--no-watch"]);
-    try {
-      const caps = server.client.getServerCapabilities();
-      expect(caps?.tools).toBeDefined();
-      expect(caps?.prompts).toBeUndefined();
-      expect(caps?.resources).toBeUndefined();
-    } finally {
-      await server.close();
-    }
   });
 });
 

@@ -61,12 +61,12 @@ describe("serve --tcp", () => {
     await reader.closed;
   });
 
-  it("a client vanishing mid-call harms nothing else: its call is cancelled, others are answered", async () => {
+  it("a client vanishing mid-call (its connection reset) harms nothing else: its call is cancelled, others are answered", async () => {
     const other = await connectTcp(port);
     const leaving = await connectTcp(port);
     const abandoned = leaving.client.callTool({ name: "sleep_ms", arguments: { ms: 8000 } }).catch(() => "connection closed");
     await new Promise((r) => setTimeout(r, 200));
-    leaving.socket.destroy();
+    leaving.socket.resetAndDestroy();
     expect(await abandoned).toBe("connection closed");
     await expect.poll(() => server.stderr(), { timeout: 5000 }).toMatch(/call sleep_ms failed \(cancelled\)/);
     for (let i = 0; i < 10; i++) {

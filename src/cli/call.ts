@@ -2,7 +2,7 @@
 // checks, workers, limits), and prints its result — no MCP client needed.
 
 import { readFileSync } from "node:fs";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { findConfig, loadConfig } from "../config/load.js";
 import { log } from "../core/log.js";
 import { ToolHost } from "../server/host.js";

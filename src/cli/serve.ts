@@ -1,6 +1,7 @@
 import { findConfig, loadConfig } from "../config/load.js";
 import { log } from "../core/log.js";
 import { ToolHost } from "../server/host.js";
+import { mcpServers } from "../server/mcp-server.js";
 import { watchHost, type Watcher } from "../server/watch.js";
 import { parseAddress } from "../transports/bind.js";
 import type { Listener } from "../transports/listener.js";
@@ -27,6 +28,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const stdio = options.stdio === true || (!tcp && !http);
   log.info(`config ${file}`);
   const host = await ToolHost.start(config);
+  const servers = mcpServers(host, { requestStateKey: process.env.WASMFORGE_REQUEST_STATE_KEY || config.server.request_state_key });
   const listeners: Listener[] = [];
   let watcher: Watcher | undefined;
 
@@ -44,6 +46,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     log.info(`${why}: finishing in-flight calls, then exiting`);
     await watcher?.close();
     await Promise.all(listeners.map((l) => l.close()));
+    servers.close();
     await host.close();
     // Let stdout flush the last responses before the process ends.
     process.stdout.write("", () => process.exit(0));
@@ -57,15 +60,16 @@ export async function serve(options: ServeOptions): Promise<void> {
 
   const allowRemote = options.allowRemote === true;
   const maxMessageBytes = config.server.max_message_kb * 1024;
-  if (tcp) listeners.push(await (await import("../transports/tcp.js")).serveTcp(host, { address: tcp, allowRemote, maxMessageBytes }));
+  if (tcp) listeners.push(await (await import("../transports/tcp.js")).serveTcp(servers, { address: tcp, allowRemote, maxMessageBytes }));
   if (http) {
     listeners.push(
-      await (await import("../transports/http.js")).serveHttp(host, {
+      await (await import("../transports/http.js")).serveHttp(host, servers, {
         address: http,
         allowRemote,
         token: process.env.WASMFORGE_TOKEN || config.server.token,
         allowedHosts: config.server.allowed_hosts,
         maxBodyBytes: config.server.max_body_kb * 1024,
+        maxSessions: config.server.max_sessions,
         adminToken: process.env.WASMFORGE_ADMIN_TOKEN || config.server.admin_token,
       }),
     );
@@ -73,7 +77,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   if (stdio) {
     // stdin closing ends the process only when nothing else is being served.
     const onInputEnd = tcp || http ? () => log.info("stdin closed; still serving the network listeners") : () => void shutdown("stdin closed");
-    listeners.push(await serveStdio(host, maxMessageBytes, onInputEnd));
+    listeners.push(serveStdio(servers, maxMessageBytes, onInputEnd));
   }
   // A bug in one request must not take every client down with it: log it and keep serving.
   process.on("uncaughtException", (err) => log.error(`internal error (still serving): ${err.stack ?? err.message}`));

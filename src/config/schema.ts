@@ -100,6 +100,10 @@ const serverSection = z.strictObject({
   max_message_kb: positiveInt.default(10 * 1024),
   /** Largest HTTP request body (`serve --http`); larger ones get 413. */
   max_body_kb: positiveInt.default(4 * 1024),
+  /** 2025-era HTTP sessions open at once (2026-07-28 requests hold none). */
+  max_sessions: positiveInt.default(1000),
+  /** Signs the state of calls that ask their client across rounds; replicas behind one address must share it. */
+  request_state_key: z.string().min(32, "expected at least 32 characters").optional(),
   token: z.string().min(1).optional(),
   admin_token: z.string().min(1).optional(),
   /** Where modules uploaded through the admin API are stored (default: .wasmforge-managed/ beside the config). */

@@ -3,12 +3,7 @@
 // Detection from the exports, and asking the plugin for its tools at load. What each export is
 // given on a call and how its answers are read is the call path's business (server/plugin-codec.ts).
 
-import {
-  ListPromptsResultSchema,
-  ListResourcesResultSchema,
-  ListResourceTemplatesResultSchema,
-  ListToolsResultSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+import { specTypeSchemas } from "@modelcontextprotocol/server";
 import type { ModuleSpec } from "../config/load.js";
 import { isValidToolName, toolNameFromExport } from "../core/naming.js";
 import { formatSignature, type WasmInfo } from "../wasm/reader.js";
@@ -87,7 +82,7 @@ export async function describePlugin(spec: ModuleSpec, info: WasmInfo, discovery
   const { list, call } = INTERFACES[iface];
   const exported = new Set(info.functions.map((f) => f.name));
   const listInput = iface === "describe_v1" ? "" : JSON.stringify({ context: pluginContext(LOAD_REQUEST) });
-  const listed = checkPluginJson(ListToolsResultSchema, parsePluginJson(await run(list, listInput), list), list);
+  const listed = checkPluginJson(specTypeSchemas.ListToolsResult, parsePluginJson(await run(list, listInput), list), list);
 
   const overrides = new Map(spec.tools.map((t) => [t.function_name, t]));
   const warnings = [...discovery.warnings];
@@ -133,10 +128,10 @@ async function listOffers(exported: Set<string>, run: RunExport): Promise<Plugin
   const ask = async <T>(fn: string, schema: Parser<T>): Promise<T | undefined> =>
     exported.has(fn) ? checkPluginJson(schema, parsePluginJson(await run(fn, input), fn), fn) : undefined;
   // Prompts need get_prompt and resources need read_resource to be of any use; lists without them are left out.
-  const prompts = exported.has("get_prompt") ? (await ask("list_prompts", ListPromptsResultSchema))?.prompts ?? [] : [];
+  const prompts = exported.has("get_prompt") ? (await ask("list_prompts", specTypeSchemas.ListPromptsResult))?.prompts ?? [] : [];
   const canRead = exported.has("read_resource");
-  const resources = canRead ? (await ask("list_resources", ListResourcesResultSchema))?.resources ?? [] : [];
-  const resourceTemplates = canRead ? (await ask("list_resource_templates", ListResourceTemplatesResultSchema))?.resourceTemplates ?? [] : [];
+  const resources = canRead ? (await ask("list_resources", specTypeSchemas.ListResourcesResult))?.resources ?? [] : [];
+  const resourceTemplates = canRead ? (await ask("list_resource_templates", specTypeSchemas.ListResourceTemplatesResult))?.resourceTemplates ?? [] : [];
   if (prompts.length + resources.length + resourceTemplates.length === 0) return undefined;
   return { prompts, resources, resourceTemplates };
 }

@@ -8,14 +8,11 @@ import { compileSchema, type JsonSchema } from "../core/json-schema.js";
 /** The plugin broke its contract: its output is not what the interface says. */
 export class PluginOutputError extends Error {}
 
-interface Issue {
-  path: PropertyKey[];
-  message: string;
-}
-
-/** What a zod schema offers, without tying this file to one zod major. */
+/** A Standard Schema validator, as the SDK's specTypeSchemas are (synchronous). */
 export interface Parser<T> {
-  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: Issue[] } };
+  readonly "~standard": {
+    validate(value: unknown): { value: T; issues?: undefined } | { issues: readonly { message: string; path?: readonly (PropertyKey | { key: PropertyKey })[] }[] } | Promise<unknown>;
+  };
 }
 
 export function parsePluginJson(text: string, fn: string): unknown {
@@ -28,10 +25,13 @@ export function parsePluginJson(text: string, fn: string): unknown {
 }
 
 export function checkPluginJson<T>(schema: Parser<T>, value: unknown, fn: string): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.slice(0, 3).map((i) => `${formatKeyPath(i.path)}: ${i.message}`);
-  const more = parsed.error.issues.length > 3 ? ` (and ${parsed.error.issues.length - 3} more)` : "";
+  const checked = schema["~standard"].validate(value);
+  if (checked instanceof Promise) throw new Error("the SDK's spec schemas are synchronous");
+  const result = checked as { value: T; issues?: undefined } | { issues: readonly { message: string; path?: readonly (PropertyKey | { key: PropertyKey })[] }[] };
+  if (!result.issues) return result.value;
+  const path = (p?: readonly (PropertyKey | { key: PropertyKey })[]) => formatKeyPath((p ?? []).map((k) => (typeof k === "object" ? k.key : k)));
+  const issues = result.issues.slice(0, 3).map((i) => `${path(i.path)}: ${i.message}`);
+  const more = result.issues.length > 3 ? ` (and ${result.issues.length - 3} more)` : "";
   throw new PluginOutputError(`${fn} returned JSON that does not fit the MCP schema: ${issues.join("; ")}${more}`);
 }
 

@@ -1,4 +1,4 @@
-import type { Prompt, Resource, ResourceTemplate, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { PatternName } from "../config/schema.js";
 import type { ValueType } from "../wasm/reader.js";
 

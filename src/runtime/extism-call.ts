@@ -12,7 +12,7 @@ import createPlugin, { type CallContext, type Plugin } from "@extism/extism";
 import { formatBytes } from "../core/format.js";
 import { EXTISM_NAMESPACE } from "../discovery/extism.js";
 import { describeFailure, ToolError, truncate } from "./failure.js";
-import { hostFunctions, USER_NAMESPACE, type Notify } from "./host-functions.js";
+import { hostFunctions, InputNeeded, USER_NAMESPACE, type Ask, type Notify } from "./host-functions.js";
 import { httpHostFunctions } from "./http-host.js";
 import type { CallValue, LoadOptions } from "./protocol.js";
 
@@ -27,6 +27,14 @@ export interface ExtismInstance {
   plugin: Plugin;
   /** Host-side block bytes the running call holds. */
   memory: HostMemory;
+  /** Starts the numbering of the plugin's questions to its client again. */
+  newCall: () => void;
+}
+
+/** A plugin's variables (var_set), kept by the worker beside the instance so they outlive it. */
+export interface PluginVars {
+  values: Map<string, Uint8Array>;
+  bytes: number;
 }
 
 /** The host-side bytes one call has allocated, against the module's cap. */
@@ -49,18 +57,26 @@ class HostMemory {
   }
 }
 
-export async function instantiateExtism(module: WebAssembly.Module, options: LoadOptions, onLog: PluginLog, notify: Notify): Promise<ExtismInstance> {
+export interface PluginHooks {
+  log: PluginLog;
+  notify: Notify;
+  ask: Ask;
+  /** Vars live here rather than in the SDK's blocks, so they survive the reset after every call. */
+  vars: PluginVars;
+}
+
+export async function instantiateExtism(module: WebAssembly.Module, options: LoadOptions, hooks: PluginHooks): Promise<ExtismInstance> {
   const ext = options.extism!;
+  const onLog = hooks.log;
   const memory = new HostMemory(options.maxMemoryBytes);
-  // Vars live here rather than in the SDK's blocks, so they survive the reset after every call.
-  const vars = new Map<string, Uint8Array>();
-  let varBytes = 0;
+  const vars = hooks.vars;
   /** Stores a value in a new block for the plugin, counted. */
   const store = (ctx: CallContext, value: string | Uint8Array, what: string): bigint => {
     const bytes = typeof value === "string" ? Buffer.byteLength(value) : value.length;
     memory.take(bytes, what);
     return ctx.store(value);
   };
+  const user = hostFunctions(hooks.notify, hooks.ask, (ctx, value) => store(ctx, value, "answer"), (why) => onLog("warn", `notification dropped: ${why}`));
   const plugin = await createPlugin(
     { wasm: [{ module }], config: ext.config },
     {
@@ -85,29 +101,30 @@ export async function instantiateExtism(module: WebAssembly.Module, options: Loa
             return Object.hasOwn(ext.config, key) ? store(ctx, ext.config[key]!, "config value") : 0n;
           },
           var_get(ctx: CallContext, keyAddr: bigint) {
-            const value = vars.get(ctx.read(keyAddr)?.text() ?? "");
+            const value = vars.values.get(ctx.read(keyAddr)?.text() ?? "");
             return value ? store(ctx, value, "variable") : 0n;
           },
           var_set(ctx: CallContext, keyAddr: bigint, valueAddr: bigint) {
             const key = ctx.read(keyAddr)?.text() ?? "";
-            varBytes -= vars.get(key)?.length ?? 0;
-            vars.delete(key);
+            vars.bytes -= vars.values.get(key)?.length ?? 0;
+            vars.values.delete(key);
             if (valueAddr === 0n) return;
             const value = ctx.read(valueAddr)?.bytes().slice() ?? new Uint8Array();
-            if (varBytes + value.length > MAX_VAR_BYTES) throw new ToolError("host", "plugin vars exceed 1 MiB");
-            vars.set(key, value);
-            varBytes += value.length;
+            if (vars.bytes + value.length > MAX_VAR_BYTES) throw new ToolError("host", "plugin vars exceed 1 MiB");
+            vars.values.set(key, value);
+            vars.bytes += value.length;
           },
         },
-        [USER_NAMESPACE]: hostFunctions(notify, (why) => onLog("warn", `notification dropped: ${why}`)),
+        [USER_NAMESPACE]: user.functions,
       },
     },
   );
-  return { plugin, memory };
+  return { plugin, memory, newCall: user.newCall };
 }
 
 export async function callExtism(inst: ExtismInstance, fnName: string, input: string, options: LoadOptions): Promise<CallValue> {
   inst.memory.clear();
+  inst.newCall();
   try {
     inst.memory.take(Buffer.byteLength(input), "input");
     const output = await inst.plugin.call(fnName, input);
@@ -117,6 +134,7 @@ export async function callExtism(inst: ExtismInstance, fnName: string, input: st
     }
     return { kind: "text", text: new TextDecoder().decode(bytes) };
   } catch (err) {
+    if (err instanceof InputNeeded || err instanceof ToolError) throw err;
     const message = err instanceof Error ? err.message : String(err);
     const pluginError = /^Plugin-originated error: ([\s\S]*)$/.exec(message);
     if (pluginError) throw new ToolError("module", truncate(pluginError[1]!, Math.min(MAX_ERROR_CHARS, options.maxOutputBytes)));

@@ -53,7 +53,7 @@ export function planImports(abi: ModuleAbi, imports: ImportEntry[], importedMemo
   }
   if (unsupported.length > 0) {
     const allowed = abi === "extism"
-      ? `Extism plugins may import the ${EXTISM_NAMESPACE} host functions, ${Object.keys(HOST_FUNCTIONS).map((n) => `${USER_NAMESPACE}.${n}`).join(" and ")}, and ${WASI_NAMESPACE}`
+      ? `Extism plugins may import the ${EXTISM_NAMESPACE} host functions, ${USER_NAMESPACE}'s ${Object.keys(HOST_FUNCTIONS).join(", ")}, and ${WASI_NAMESPACE}`
       : `plain modules may import ${WASI_NAMESPACE} functions, AssemblyScript's env.abort and env.seed, and one memory`;
     throw new Error(`imports ${unsupported.join(", ")}, which WasmForge does not provide (${allowed})`);
   }

@@ -13,17 +13,21 @@ import { Worker } from "node:worker_threads";
 import { log } from "../core/log.js";
 import type { CallShape } from "../discovery/types.js";
 import type { NotificationMethod } from "./host-functions.js";
-import type { CallInput, CallValue, FromWorker, LoadOptions, ToWorker } from "./protocol.js";
+import type { CallInput, CallValue, FromWorker, InputRequests, LoadOptions, ToWorker } from "./protocol.js";
 
 export type CallOutcome =
   | { ok: true; value: CallValue }
-  | { ok: false; error: string; reason: "tool" | "timeout" | "cancelled" | "crash" };
+  | { ok: false; error: string; reason: "tool" | "timeout" | "cancelled" | "crash" }
+  /** The call asked its client questions it has no answers for: run it again with them. */
+  | { ok: false; error: string; reason: "input"; requests: InputRequests };
 
 export interface CallRequest {
   key: string;
   fn: string;
   shape: CallShape;
   input: CallInput;
+  /** Answers to the questions the call asked its client on an earlier run, by key. */
+  answers?: Record<string, unknown>;
   timeoutMs: number;
   signal?: AbortSignal;
   /** Log lines the module produced during this call. */
@@ -154,6 +158,9 @@ export class WorkerPool {
     }
     if (!job || job.id !== message.id) return;
     if (message.type === "skipped") return this.complete(slot, job);
+    if (message.type === "input") {
+      return this.complete(slot, job, { ok: false, error: "the call asks its client for input", reason: "input", requests: message.requests });
+    }
     this.complete(slot, job, message.ok ? { ok: true, value: message.value } : { ok: false, error: message.error, reason: "tool" });
   }
 
@@ -279,14 +286,14 @@ export class WorkerPool {
 
   /** Posts a call (and its module, the first time) to a worker. `poll`: see worker.ts. */
   private send(slot: Slot, job: Job, poll: boolean): void {
-    const { key, fn, shape, input } = job.request;
+    const { key, fn, shape, input, answers } = job.request;
     const entry = this.modules.get(key);
     job.slot = slot;
     if (entry && !slot.loaded.has(key)) {
       this.post(slot, { type: "load", key, module: entry.module, options: entry.options });
       slot.loaded.add(key);
     }
-    this.post(slot, { type: "call", id: job.id, key, fn, shape, input, poll });
+    this.post(slot, { type: "call", id: job.id, key, fn, shape, input, poll, ...(answers ? { answers } : {}) });
   }
 
   /** The call runs now: its deadline starts. */

@@ -27,6 +27,9 @@ export interface LoadOptions {
   };
 }
 
+/** Questions a call asks its client, by key: the MCP request each stands for. */
+export type InputRequests = Record<string, { method: string; params: Record<string, unknown> }>;
+
 export type CallInput =
   | { kind: "numeric"; args: (number | bigint)[] }
   | { kind: "text"; text: string }
@@ -44,7 +47,7 @@ export type ToWorker =
   | { type: "load"; key: string; module: WebAssembly.Module; options: LoadOptions }
   | { type: "unload"; key: string }
   /** `poll`: keep polling for the next call a moment after this one (the pool is lightly loaded). */
-  | { type: "call"; id: number; key: string; fn: string; shape: CallShape; input: CallInput; poll: boolean }
+  | { type: "call"; id: number; key: string; fn: string; shape: CallShape; input: CallInput; poll: boolean; answers?: Record<string, unknown> }
   /** Skip call `id` if it has not started (it was sent ahead, then cancelled). */
   | { type: "cancel"; id: number };
 
@@ -53,6 +56,8 @@ export type FromWorker =
   | { type: "ready" }
   | { type: "result"; id: number; ok: true; value: CallValue }
   | { type: "result"; id: number; ok: false; error: string }
+  /** Call `id` asked its client questions it had no answer for, and ended. */
+  | { type: "input"; id: number; requests: InputRequests }
   /** Call `id` was cancelled before it started and did not run. */
   | { type: "skipped"; id: number }
   | { type: "log"; id?: number; key: string; level: "debug" | "info" | "warn" | "error"; message: string }

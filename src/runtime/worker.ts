@@ -3,8 +3,8 @@
 // needs to be interruptible.
 
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
-import type { ExtismInstance, PluginLog } from "./extism-call.js";
-import type { Notify } from "./host-functions.js";
+import type { ExtismInstance, PluginLog, PluginVars } from "./extism-call.js";
+import { InputNeeded, type Ask, type Notify } from "./host-functions.js";
 import type { CallValue, FromWorker, LoadOptions, ToWorker } from "./protocol.js";
 import { describeFailure, spoilsInstance, truncate } from "./failure.js";
 import { callRaw, instantiateRaw, resetRaw, type RawInstance } from "./raw-call.js";
@@ -15,6 +15,8 @@ interface Loaded {
   /** The instance the next call uses: kept ("keep"), or reset to its first state ("fresh"). */
   raw?: RawInstance;
   extism?: ExtismInstance;
+  /** A plugin's variables: they outlive an instance discarded after a trap. */
+  vars: PluginVars;
 }
 
 // @extism/extism is loaded only by workers that meet a plugin: plain modules start faster without it.
@@ -29,7 +31,7 @@ const send = (message: FromWorker) => port.postMessage(message);
  * The call running now. Log lines and notifications from a kept instance belong to it, not to the
  * call that created the instance.
  */
-let current: { id: number; notifications: number; logBytes: number } | undefined;
+let current: { id: number; notifications: number; logBytes: number; answers: Record<string, unknown> } | undefined;
 const MAX_NOTIFICATIONS_PER_CALL = 1000;
 /** Log volume a module may produce: per line, and per call (beyond it, one marker line). */
 const MAX_LOG_LINE_CHARS = 8 * 1024;
@@ -57,6 +59,14 @@ const pluginNotify = (key: string): Notify => (method, json) => {
     return;
   }
   send({ type: "notify", id: current.id, key, method, json });
+};
+
+/** Answers the running call's questions from what it was given; the rest end the call (InputNeeded). */
+const pluginAsk: Ask = (requests) => {
+  const answers = current?.answers ?? {};
+  const missing = Object.fromEntries(Object.entries(requests).filter(([key]) => !Object.hasOwn(answers, key)));
+  if (Object.keys(missing).length > 0) throw new InputNeeded(missing);
+  return Object.fromEntries(Object.keys(requests).map((key) => [key, answers[key]]));
 };
 
 /**
@@ -120,7 +130,7 @@ function poll(): ToWorker | undefined {
 async function handle(message: ToWorker): Promise<void> {
   switch (message.type) {
     case "load":
-      loaded.set(message.key, { module: message.module, options: message.options });
+      loaded.set(message.key, { module: message.module, options: message.options, vars: { values: new Map(), bytes: 0 } });
       return;
     case "unload":
       loaded.delete(message.key);
@@ -134,12 +144,13 @@ async function handle(message: ToWorker): Promise<void> {
         send({ type: "result", id: message.id, ok: false, error: `module ${message.key} is not loaded in this worker` });
         return;
       }
-      current = { id: message.id, notifications: 0, logBytes: 0 };
+      current = { id: message.id, notifications: 0, logBytes: 0, answers: message.answers ?? {} };
       try {
         const value = await run(entry, message, message.id);
         send({ type: "result", id: message.id, ok: true, value });
       } catch (err) {
-        send({ type: "result", id: message.id, ok: false, error: err instanceof Error ? err.message : String(err) });
+        if (err instanceof InputNeeded) send({ type: "input", id: message.id, requests: err.requests });
+        else send({ type: "result", id: message.id, ok: false, error: err instanceof Error ? err.message : String(err) });
       } finally {
         current = undefined;
       }
@@ -152,7 +163,7 @@ async function run(entry: Loaded, call: Extract<ToWorker, { type: "call" }>, id:
   const key = call.key;
   if (options.abi === "extism") {
     const { callExtism, instantiateExtism } = await extism();
-    const inst = entry.extism ?? (await instantiateExtism(entry.module, options, pluginLog(key), pluginNotify(key)));
+    const inst = entry.extism ?? (await instantiateExtism(entry.module, options, { log: pluginLog(key), notify: pluginNotify(key), ask: pluginAsk, vars: entry.vars }));
     if (options.state === "keep") entry.extism = inst;
     try {
       return await callExtism(inst, call.fn, call.input.kind === "text" ? call.input.text : "", options);

@@ -2,13 +2,14 @@
 // module, and turn what came back into an MCP result. Argument mistakes and module failures are
 // tool errors (isError), so the model can correct itself; an unknown tool is a protocol error.
 
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { writeLog } from "../core/log.js";
 import { valueText, type CallInput, type CallValue } from "../runtime/protocol.js";
 import { ArgumentError, checkArguments, toCallInput } from "./arguments.js";
 import type { Catalog } from "./catalog.js";
 import type { CallContext, RunModule } from "./context.js";
 import { invalidParams } from "./errors.js";
+import { NeedsInput } from "./input.js";
 import { parseToolResult, toolCallInput } from "./plugin-codec.js";
 import { PluginOutputError } from "../discovery/plugin-json.js";
 
@@ -26,6 +27,7 @@ export async function callTool(catalog: Catalog, name: string, args: unknown, ct
     throw err;
   }
   const outcome = await run(module, ctx, { fn: tool.function, shape: tool.shape, input, timeoutMs: tool.timeoutMs ?? module.spec.timeoutMs });
+  if (!outcome.ok && outcome.reason === "input") throw new NeedsInput(outcome.requests);
   if (!outcome.ok) {
     say("debug", `call ${name} failed (${outcome.reason}): ${outcome.error}`);
     return errorResult(`tool "${name}" failed: ${outcome.error}`);

@@ -2,8 +2,7 @@
 // [[prompts]]), served through the same OfferSource contract as plugins' own.
 
 import { readFile } from "node:fs/promises";
-import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
-import type { GetPromptResult, ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
+import { UriTemplate, type GetPromptResult, type ReadResourceResult } from "@modelcontextprotocol/server";
 import type { Config, PromptSpec, ResourceSpec, ResourceTemplateSpec } from "../config/load.js";
 import { internalError, invalidParams, resourceNotFound } from "./errors.js";
 import type { OfferSource } from "./offers.js";

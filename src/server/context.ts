@@ -20,6 +20,8 @@ export interface CallContext {
    * request's client only, never other clients. Default: stderr only.
    */
   log?: Logger;
+  /** Answers the client gave to the module's questions on earlier rounds of this request (server/input.ts). */
+  answers?: Record<string, unknown>;
 }
 
 /** One call into a module: what the pool needs besides the module itself. */

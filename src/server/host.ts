@@ -2,7 +2,7 @@
 // Sessions talk to this; it knows nothing of sockets or JSON-RPC framing. A call's own path is in
 // call-tool.ts; prompts and resources come from every OfferSource (offers.ts).
 
-import type { CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplate, Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplateType as ResourceTemplate, Tool } from "@modelcontextprotocol/server";
 import { loadConfig, type Config } from "../config/load.js";
 import { log, writeLog } from "../core/log.js";
 import { serialQueue } from "../core/serial.js";
@@ -140,6 +140,7 @@ export class ToolHost {
         key,
         ...call,
         signal: ctx.signal,
+        answers: ctx.answers,
         onLog: (level, message) => say(level, `[${module.spec.name}] ${message}`),
         onNotify: (method, json) => {
           try {

@@ -2,8 +2,7 @@
 // the config's own later), merged into one list per kind. The first source to offer a prompt name,
 // a resource URI or a URI template serves it; later ones are reported as clashes.
 
-import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
-import type { GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplate } from "@modelcontextprotocol/sdk/types.js";
+import { UriTemplate, type GetPromptResult, type Prompt, type ReadResourceResult, type Resource, type ResourceTemplateType as ResourceTemplate } from "@modelcontextprotocol/server";
 import type { CallContext } from "./context.js";
 
 export interface OfferSource {

@@ -2,17 +2,13 @@
 // their call, prompt and resource exports are given, and how their answers become MCP results.
 
 import {
-  CallToolResultSchema,
-  GetPromptResultSchema,
-  LoggingMessageNotificationParamsSchema,
-  ProgressNotificationParamsSchema,
-  ReadResourceResultSchema,
+  specTypeSchemas,
   type CallToolResult,
   type GetPromptResult,
   type LoggingMessageNotification,
   type ProgressNotification,
   type ReadResourceResult,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/server";
 import { compileSchema, problemsText, type JsonSchema, type Validator } from "../core/json-schema.js";
 import { pluginContext, type RequestInfo } from "../discovery/describing.js";
 import { checkPluginJson, parsePluginJson, PluginOutputError } from "../discovery/plugin-json.js";
@@ -39,7 +35,7 @@ const outputValidators = new WeakMap<JsonSchema, Validator>();
 
 export function parseToolResult(tool: ToolDef, text: string): CallToolResult {
   const fn = tool.function;
-  const result = checkPluginJson(CallToolResultSchema, parsePluginJson(text, fn), fn);
+  const result = checkPluginJson(specTypeSchemas.CallToolResult, parsePluginJson(text, fn), fn);
   if (tool.outputSchema && !result.isError) {
     if (!result.structuredContent) throw new PluginOutputError(`${fn} returned no structuredContent, but the tool declares an outputSchema`);
     let validate = outputValidators.get(tool.outputSchema);
@@ -53,11 +49,11 @@ export function parseToolResult(tool: ToolDef, text: string): CallToolResult {
 }
 
 export function parsePromptResult(text: string): GetPromptResult {
-  return checkPluginJson(GetPromptResultSchema, parsePluginJson(text, "get_prompt"), "get_prompt");
+  return checkPluginJson(specTypeSchemas.GetPromptResult, parsePluginJson(text, "get_prompt"), "get_prompt");
 }
 
 export function parseReadResult(text: string): ReadResourceResult {
-  return checkPluginJson(ReadResourceResultSchema, parsePluginJson(text, "read_resource"), "read_resource");
+  return checkPluginJson(specTypeSchemas.ReadResourceResult, parsePluginJson(text, "read_resource"), "read_resource");
 }
 
 export type PluginNotification =
@@ -69,6 +65,6 @@ export function parseNotification(method: NotificationMethod, text: string): Plu
   const fn = method === "notifications/message" ? "notify_logging_message" : "notify_progress";
   const json = parsePluginJson(text, fn);
   return method === "notifications/message"
-    ? { method, params: checkPluginJson(LoggingMessageNotificationParamsSchema, json, fn) }
-    : { method, params: checkPluginJson(ProgressNotificationParamsSchema, json, fn) };
+    ? { method, params: checkPluginJson(specTypeSchemas.LoggingMessageNotificationParams, json, fn) }
+    : { method, params: checkPluginJson(specTypeSchemas.ProgressNotificationParams, json, fn) };
 }

@@ -7,6 +7,7 @@ import { valueText } from "../runtime/protocol.js";
 import type { LoadedModule } from "./catalog.js";
 import type { CallContext, RunModule } from "./context.js";
 import { internalError } from "./errors.js";
+import { NeedsInput } from "./input.js";
 import type { OfferSource } from "./offers.js";
 import { parsePromptResult, parseReadResult, promptInput, resourceInput } from "./plugin-codec.js";
 
@@ -15,6 +16,7 @@ export function pluginOffers(module: LoadedModule, run: RunModule): OfferSource 
   const name = module.spec.name;
   const ask = async (fn: string, input: string, what: string, ctx: CallContext): Promise<string> => {
     const outcome = await run(module, ctx, { fn, shape: { pattern: "extism" }, input: { kind: "text", text: input }, timeoutMs: module.spec.timeoutMs });
+    if (!outcome.ok && outcome.reason === "input") throw new NeedsInput(outcome.requests);
     if (!outcome.ok) throw internalError(`${what} failed: ${outcome.error}`);
     return valueText(outcome.value);
   };

@@ -1,19 +1,31 @@
-// MCP Streamable HTTP at /mcp, stateful: every `initialize` gets its own SDK transport and session,
-// found again by the `mcp-session-id` header, so notifications (list_changed, log messages) reach
-// each client over its own GET stream. Checks run cheapest first and before any body is read:
-// Host/Origin (DNS rebinding), path, bearer token, method, then the body size. The admin API
-// (src/admin/) answers /admin/* and WASImancer's plugin routes, with its own token.
+// MCP Streamable HTTP at /mcp, both protocol eras, chosen per request:
+//  - a 2026-07-28 request (the _meta envelope) is served statelessly by the v2 SDK's
+//    createMcpHandler: no session, so any process serving the same config can answer it; change
+//    notifications reach subscriptions/listen streams through the handler's event bus;
+//  - a 2025 `initialize` starts a stateful session (mcp-session-id), so list_changed and log
+//    messages reach that client over its GET stream, and requests with the session id come back to
+//    it; a claim-less POST without a session (curl) is answered statelessly.
+// Checks run cheapest first and before any body is read: Host/Origin (DNS rebinding), path, bearer
+// token, method. The admin API (src/admin/) answers /admin/* and WASImancer's plugin routes.
 
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { toNodeHandler } from "@modelcontextprotocol/node";
+import {
+  createMcpHandler,
+  isInitializeRequest,
+  isLegacyRequest,
+  legacyStatelessFallback,
+  WebStandardStreamableHTTPServerTransport,
+  type Server,
+} from "@modelcontextprotocol/server";
 import { ADMIN_MODULES_PATH, adminRouter, isAdminPath } from "../admin/router.js";
-import { log } from "../core/log.js";
-import type { ToolHost } from "../server/host.js";
-import { openSession, type Session } from "../server/session.js";
+import { log, writeLog } from "../core/log.js";
 import { isLoopback } from "../core/loopback.js";
+import type { ToolHost } from "../server/host.js";
+import type { McpServers } from "../server/mcp-server.js";
 import { BindError, checkExposure, formatAddress, listen, type Address } from "./bind.js";
+import { checkParamHeaders } from "./http-params.js";
 import type { Listener } from "./listener.js";
 import { tokenChecker } from "./token.js";
 
@@ -25,24 +37,26 @@ export interface HttpOptions {
   /** Host names (or host:port) accepted in Host/Origin besides the loopback names. */
   allowedHosts: string[];
   maxBodyBytes: number;
+  /** At most this many 2025 sessions are open at once. */
+  maxSessions: number;
   /** Turns the admin API on; it must differ from `token`. */
   adminToken?: string;
 }
 
 export const MCP_PATH = "/mcp";
 
-/** A session nobody has used for this long (and with no open stream) is closed. */
+/** A 2025 session nobody has used for this long (and with no open stream) is closed. */
 const IDLE_SESSION_MS = 30 * 60_000;
 
-interface HttpSession {
-  transport: StreamableHTTPServerTransport;
-  session: Session;
-  /** Responses still open (POSTs being answered, the GET notification stream). */
-  open: number;
+interface LegacySession {
+  server: Server;
+  transport: WebStandardStreamableHTTPServerTransport;
   lastSeen: number;
+  /** GET notification streams open now. */
+  streams: number;
 }
 
-export async function serveHttp(host: ToolHost, options: HttpOptions): Promise<Listener> {
+export async function serveHttp(host: ToolHost, servers: McpServers, options: HttpOptions): Promise<Listener> {
   const where = `http://${formatAddress(options.address)}${MCP_PATH}`;
   if (!isLoopback(options.address.host) && !options.token) {
     throw new BindError(`refusing to serve ${where} without a token: set WASMFORGE_TOKEN or [server] token, which clients then send as "Authorization: Bearer <token>"`);
@@ -54,11 +68,96 @@ export async function serveHttp(host: ToolHost, options: HttpOptions): Promise<L
   const admin = options.adminToken === undefined ? undefined : adminRouter(host, tokenChecker(options.adminToken));
   const hostAllowed = hostAllowlist(options.address, options.allowedHosts);
   const checkToken = options.token === undefined ? undefined : tokenChecker(options.token);
+  const onerror = (err: Error) => writeLog("debug", `http: ${err.message}`);
 
-  const sessions = new Map<string, HttpSession>();
+  const modern = createMcpHandler(servers.request, { legacy: "reject", onerror, maxRequestBodySize: options.maxBodyBytes });
+  const detachBus = servers.attachBus(modern.bus);
+  const stateless = legacyStatelessFallback(servers.request, onerror, { maxRequestBodySize: options.maxBodyBytes });
+  const sessions = new Map<string, LegacySession>();
+
+  const legacy = async (request: Request, parsedBody: unknown): Promise<Response> => {
+    const id = request.headers.get("mcp-session-id");
+    if (id !== null) {
+      const session = sessions.get(id);
+      if (!session) return jsonRpcError(404, -32001, "Session not found: start a new one with initialize");
+      session.lastSeen = Date.now();
+      if (request.method === "GET") {
+        session.streams++;
+        request.signal.addEventListener("abort", () => session.streams--, { once: true });
+      }
+      return session.transport.handleRequest(request, { parsedBody });
+    }
+    if (request.method === "POST" && parsedBody !== undefined && isInitializeRequest(parsedBody)) return openSession(request, parsedBody);
+    if (request.method !== "POST") return jsonRpcError(400, -32000, "Bad Request: no mcp-session-id header; start a session with an initialize request");
+    // A claim-less request with no session (e.g. curl tools/list): answered on its own.
+    return stateless(request, { parsedBody });
+  };
+
+  const openSession = async (request: Request, parsedBody: unknown): Promise<Response> => {
+    if (sessions.size >= options.maxSessions && !evictIdleSession()) {
+      return jsonRpcError(503, -32000, `too many open sessions (${options.maxSessions}, [server] max_sessions); try again later`);
+    }
+    const server = (await servers.connection({ era: "legacy", requestInfo: request })) as Server;
+    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: (id) => {
+        sessions.set(id, { server, transport, lastSeen: Date.now(), streams: 0 });
+        writeLog("debug", `http session ${id}: opened (${sessions.size} open)`);
+      },
+      onsessionclosed: (id) => void forget(id),
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) void forget(transport.sessionId);
+    };
+    await server.connect(transport);
+    const response = await transport.handleRequest(request, { parsedBody });
+    // An initialize the transport refused leaves a session nobody can reach.
+    if (transport.sessionId === undefined) await server.close();
+    return response;
+  };
+
+  const forget = async (id: string) => {
+    const session = sessions.get(id);
+    if (!session) return;
+    sessions.delete(id);
+    writeLog("debug", `http session ${id}: closed (${sessions.size} open)`);
+    await session.server.close().catch(() => undefined);
+  };
+
+  /** Makes room by closing the session least recently used that has no open stream. */
+  const evictIdleSession = (): boolean => {
+    let oldest: [string, LegacySession] | undefined;
+    for (const entry of sessions) if (entry[1].streams === 0 && (!oldest || entry[1].lastSeen < oldest[1].lastSeen)) oldest = entry;
+    if (!oldest) return false;
+    void forget(oldest[0]);
+    return true;
+  };
+
+  const mcp = async (request: Request): Promise<Response> => {
+    let parsedBody: unknown;
+    if (request.method === "POST") {
+      const text = await request.clone().text();
+      try {
+        parsedBody = text === "" ? undefined : JSON.parse(text);
+      } catch {
+        return jsonRpcError(400, -32700, "Parse error: the body is not valid JSON");
+      }
+    }
+    if (await isLegacyRequest(request, parsedBody)) return legacy(request, parsedBody);
+    const mismatch = checkParamHeaders(request, parsedBody, (name) => host.current.tools.get(name)?.tool.inputSchema);
+    if (mismatch) return mismatch;
+    return modern.fetch(request, { parsedBody });
+  };
+  const mcpHandler = toNodeHandler({ fetch: mcp }, { onerror, maxRequestBodySize: options.maxBodyBytes });
+
   /** Settles when each in-flight POST has been answered: shutdown waits for these. */
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
+  const trackAnswer = (res: ServerResponse) => {
+    const answered = new Promise<void>((resolve) => res.once("close", resolve));
+    inFlight.add(answered);
+    void answered.then(() => inFlight.delete(answered));
+  };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const refused = checkHeaders(req, hostAllowed);
@@ -70,9 +169,7 @@ export async function serveHttp(host: ToolHost, options: HttpOptions): Promise<L
       trackAnswer(res);
       return admin(req, res, pathname);
     }
-    if (pathname !== MCP_PATH) {
-      return reply(res, 404, `not found: MCP is served at ${MCP_PATH}`);
-    }
+    if (pathname !== MCP_PATH) return reply(res, 404, `not found: MCP is served at ${MCP_PATH}`);
     if (checkToken) {
       const verdict = checkToken(req.headers.authorization);
       if (verdict !== "ok") {
@@ -86,75 +183,19 @@ export async function serveHttp(host: ToolHost, options: HttpOptions): Promise<L
       return reply(res, 405, `method ${req.method} not allowed`, { allow: "GET, POST, DELETE" });
     }
     if (stopping) return reply(res, 503, "the server is shutting down", { connection: "close" });
-
     if (req.method === "POST") trackAnswer(res);
-    let body: unknown;
-    if (req.method === "POST") {
-      // Answered only once the checks above passed: the client sends its body after this.
-      if (/^100-continue$/i.test(req.headers.expect ?? "")) res.writeContinue();
-      const read = await readBody(req, options.maxBodyBytes);
-      if (read === undefined) {
-        return reply(res, 413, `request body larger than the ${options.maxBodyBytes}-byte limit ([server] max_body_kb)`, { connection: "close" });
-      }
-      try {
-        body = JSON.parse(read);
-      } catch {
-        return reply(res, 400, "Parse error: the body is not valid JSON", {}, -32700);
-      }
+    if (Number(req.headers["content-length"]) > options.maxBodyBytes) {
+      return reply(res, 413, `request body larger than the ${options.maxBodyBytes}-byte limit ([server] max_body_kb)`, { connection: "close" });
     }
-
-    const id = req.headers["mcp-session-id"];
-    if (typeof id === "string") {
-      const entry = sessions.get(id);
-      if (!entry) return reply(res, 404, "Session not found: start a new one with initialize", {}, -32001);
-      return handleIn(entry, req, res, body);
-    }
-    if (req.method === "POST" && (Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body))) {
-      return startSession(req, res, body);
-    }
-    return reply(res, 400, "Bad Request: no mcp-session-id header; start a session with an initialize request");
-  };
-
-  const trackAnswer = (res: ServerResponse) => {
-    const answered = new Promise<void>((resolve) => res.once("close", resolve));
-    inFlight.add(answered);
-    void answered.then(() => inFlight.delete(answered));
-  };
-
-  const handleIn = async (entry: HttpSession, req: IncomingMessage, res: ServerResponse, body: unknown) => {
-    entry.open++;
-    entry.lastSeen = Date.now();
-    res.once("close", () => {
-      entry.open--;
-      entry.lastSeen = Date.now();
-    });
-    await entry.transport.handleRequest(req, res, body);
-  };
-
-  const startSession = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
-    let entry: HttpSession | undefined;
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: randomUUID,
-      onsessioninitialized: (id) => {
-        if (entry) sessions.set(id, entry);
-        log.debug(`http session ${id}: opened (${sessions.size} open)`);
-      },
-    });
-    // Set before openSession, which chains it: a DELETE or shutdown forgets the session.
-    transport.onclose = () => {
-      const id = transport.sessionId;
-      if (id && sessions.delete(id)) log.debug(`http session ${id}: closed (${sessions.size} open)`);
-    };
-    entry = { transport, session: await openSession(host, transport), open: 0, lastSeen: Date.now() };
-    await handleIn(entry, req, res, body);
-    // An initialize the transport refused leaves a session nobody can reach.
-    if (transport.sessionId === undefined) await entry.session.close();
+    // Answered only once the checks above passed: the client sends its body after this.
+    if (/^100-continue$/i.test(req.headers.expect ?? "")) res.writeContinue();
+    await mcpHandler(req, res);
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     route(req, res).catch((err: Error) => {
       // A client that went away is no server error.
-      if (res.destroyed) return log.debug(`http ${req.method} ${req.url}: ${err.message}`);
+      if (res.destroyed) return writeLog("debug", `http ${req.method} ${req.url}: ${err.message}`);
       log.error(`http ${req.method} ${req.url}: ${err.stack ?? err.message}`);
       if (!res.headersSent) reply(res, 500, "internal error");
       else res.destroy();
@@ -166,10 +207,10 @@ export async function serveHttp(host: ToolHost, options: HttpOptions): Promise<L
 
   const sweep = setInterval(() => {
     const now = Date.now();
-    for (const [id, entry] of sessions) {
-      if (entry.open === 0 && now - entry.lastSeen > IDLE_SESSION_MS) {
-        log.debug(`http session ${id}: idle, closing`);
-        void entry.session.close();
+    for (const [id, session] of sessions) {
+      if (session.streams === 0 && now - session.lastSeen > IDLE_SESSION_MS) {
+        writeLog("debug", `http session ${id}: idle, closing`);
+        void forget(id);
       }
     }
   }, 60_000);
@@ -187,44 +228,31 @@ export async function serveHttp(host: ToolHost, options: HttpOptions): Promise<L
         clearInterval(sweep);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.all(inFlight);
-        // Closing a session ends its GET stream; then no connection has anything left to say.
-        await Promise.all([...sessions.values()].map((entry) => entry.session.close()));
+        // Ends every listen stream (with its graceful result) and every 2025 session's GET stream.
+        detachBus();
+        await modern.close();
+        await Promise.all([...sessions.keys()].map(forget));
         server.closeAllConnections();
         await stopped;
       })()),
   };
 }
 
-/** A JSON-RPC error body, as the SDK's transport answers its own errors. */
+function jsonRpcError(status: number, code: number, message: string): Response {
+  return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status });
+}
+
+/** A JSON-RPC error body, as the SDK's entries answer their own errors. */
 function reply(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, code = -32000): void {
   res.writeHead(status, { "content-type": "application/json", ...headers });
   res.end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
 }
 
-/** The body as text, or undefined when it is over `max` bytes (declared or actual). */
-function readBody(req: IncomingMessage, max: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    if (Number(req.headers["content-length"]) > max) return resolve(undefined);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= max) return void chunks.push(chunk);
-      req.off("data", onData);
-      req.pause();
-      resolve(undefined);
-    };
-    req.on("data", onData);
-    req.once("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.once("error", reject);
-    // A client gone mid-body: settles nothing if the body was already complete.
-    req.once("close", () => reject(new Error("the client closed the connection before sending the whole body")));
-  });
-}
-
 /**
  * DNS-rebinding protection: a web page whose name resolves to this machine still sends its own
- * name as Host and Origin, so only names we expect are served.
+ * name as Host and Origin, so only names we expect are served. (The SDK's validators know only the
+ * localhost names; this one also takes the bind address and [server] allowed_hosts, and its
+ * refusal names the setting to change.)
  */
 function hostAllowlist(bind: Address, extra: string[]): (value: string) => boolean {
   const allowed = new Set(extra.map((h) => h.toLowerCase()));

@@ -1,19 +1,22 @@
-// MCP over this process's stdin/stdout. stdout carries JSON-RPC only; logs go to stderr.
+// MCP over this process's stdin/stdout, through the v2 SDK's serveStdio: the opening message picks
+// the protocol era (2026-07-28 with the _meta envelope or server/discover; 2025 for initialize or a
+// message without claims, so a piped request is answered as before). stdout carries JSON-RPC only.
 
-import type { ToolHost } from "../server/host.js";
-import { openSession } from "../server/session.js";
-import { StreamTransport } from "./stream.js";
-
+import { serveStdio as sdkServeStdio } from "@modelcontextprotocol/server/stdio";
+import { writeLog } from "../core/log.js";
+import type { McpServers } from "../server/mcp-server.js";
+import { LineTransport } from "./line-transport.js";
 import type { Listener } from "./listener.js";
 
 /** Serves stdio; `onInputEnd` runs once stdin has ended and every received request was answered. */
-export async function serveStdio(host: ToolHost, maxMessageBytes: number, onInputEnd: () => void): Promise<Listener> {
-  const transport = new StreamTransport(process.stdin, process.stdout, { maxMessageBytes, onOversize: "skip" });
-  const session = await openSession(host, transport);
-  const close = async () => {
-    await transport.drained();
-    await session.close();
-  };
-  transport.onend = () => void close().then(onInputEnd);
+export function serveStdio(servers: McpServers, maxMessageBytes: number, onInputEnd: () => void): Listener {
+  let closing: Promise<void> | undefined;
+  const transport = new LineTransport(process.stdin, process.stdout, {
+    maxMessageBytes,
+    onOversize: "skip",
+    onDrained: () => void close().then(onInputEnd),
+  });
+  const handle = sdkServeStdio(servers.connection, { transport, onerror: (err) => writeLog("debug", `stdio: ${err.message}`) });
+  const close = () => (closing ??= transport.finish().then(() => handle.close()));
   return { close };
 }

@@ -1,14 +1,15 @@
-// MCP over raw TCP: newline-delimited JSON-RPC, the same framing as stdio, with one independent
-// session per connection. What one connection sends (garbage, oversize messages, vanishing
-// mid-call) ends at most that connection.
+// MCP over raw TCP: newline-delimited JSON-RPC, the same framing as stdio, served per connection by
+// the v2 SDK's serveStdio (which picks the protocol era from the connection's opening message).
+// What one connection sends (garbage, oversize or unfinished messages, requests it never reads the
+// answers to, vanishing mid-call) ends at most that connection.
 
 import { createServer, type Socket } from "node:net";
-import { log } from "../core/log.js";
-import type { ToolHost } from "../server/host.js";
-import { openSession, type Session } from "../server/session.js";
+import { serveStdio as serveConnection } from "@modelcontextprotocol/server/stdio";
+import { log, writeLog } from "../core/log.js";
+import type { McpServers } from "../server/mcp-server.js";
 import { checkExposure, formatAddress, listen, type Address } from "./bind.js";
+import { LineTransport } from "./line-transport.js";
 import type { Listener } from "./listener.js";
-import { StreamTransport } from "./stream.js";
 
 export interface TcpOptions {
   address: Address;
@@ -22,31 +23,32 @@ export interface TcpOptions {
  */
 const HTTP_REQUEST_LINE = /^[A-Z]{3,7} \S+ HTTP\/\d/;
 
-export async function serveTcp(host: ToolHost, options: TcpOptions): Promise<Listener> {
+/** A connection holding an unfinished message that stops growing for this long is closed. */
+export const PARTIAL_LINE_TIMEOUT_MS = 30_000;
+
+export async function serveTcp(servers: McpServers, options: TcpOptions): Promise<Listener> {
   checkExposure("tcp", options.address, options.allowRemote, log.warn);
   /** Per open connection: how to finish it during shutdown. */
   const connections = new Map<Socket, () => Promise<void>>();
 
-  // allowHalfOpen: a client that half-closes after its request still gets the answer.
+  // allowHalfOpen: a client that half-closes after its requests still gets every answer.
   const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const peer = formatAddress({ host: socket.remoteAddress ?? "?", port: socket.remotePort ?? 0 });
-    log.debug(`tcp ${peer}: connected`);
-    let session: Session | undefined;
-    let transport: StreamTransport | undefined;
+    writeLog("debug", `tcp ${peer}: connected`);
     // A connection is idle until its first bytes arrive; finishing an idle one is just closing it.
     connections.set(socket, async () => void socket.destroy());
-    socket.on("error", (err) => log.debug(`tcp ${peer}: ${err.message}`));
-    socket.on("close", () => {
-      connections.delete(socket);
-      log.debug(`tcp ${peer}: disconnected`);
-      // Closing the session aborts the calls still running for this client.
-      void session?.close();
-    });
+    socket.on("error", (err) => writeLog("debug", `tcp ${peer}: ${err.message}`));
+    let started = false;
+    // Closed before sending anything: nothing to answer.
     socket.once("end", () => {
-      if (!transport) socket.end();
+      if (!started) socket.end();
+    });
+    socket.once("close", () => {
+      if (!started) connections.delete(socket);
     });
 
     socket.once("data", (first: Buffer) => {
+      started = true;
       socket.pause();
       if (HTTP_REQUEST_LINE.test(first.toString("latin1", 0, 64))) {
         log.warn(`tcp ${peer}: closed a connection that sent an HTTP request (HTTP clients need --http)`);
@@ -54,37 +56,32 @@ export async function serveTcp(host: ToolHost, options: TcpOptions): Promise<Lis
         return;
       }
       socket.unshift(first);
-      transport = new StreamTransport(socket, socket, {
+      let closeHandle: () => Promise<void> = async () => undefined;
+      const transport = new LineTransport(socket, socket, {
         maxMessageBytes: options.maxMessageBytes,
         onOversize: "close",
+        partialLineTimeoutMs: PARTIAL_LINE_TIMEOUT_MS,
         onProtocolError: (reason) => log.warn(`tcp ${peer}: closing the connection: ${reason}`),
+        // The input ended (half-close, or `echo … | nc`): every request read was answered.
+        onDrained: () => void closeHandle(),
+        // Flush what was answered, then close; a peer that reads nothing more is cut off after a moment.
+        afterClose: () => {
+          socket.end();
+          setTimeout(() => socket.destroy(), 2000).unref();
+        },
       });
-      const t = transport;
-      // Flush what was already answered, then close; set before openSession, which chains it.
-      t.onclose = () => socket.destroySoon();
-      // The input ended. A raw pipe (`echo ... | nc`) half-closes and still reads: answer what it
-      // sent, then end. An MCP client that initialized and hung up (or crashed) reads nothing
-      // more: close now, which cancels its calls and frees their workers for other clients.
-      t.onend = () => {
-        if (session?.server.getClientVersion()) void t.close();
-        else void t.drained().then(() => t.close());
-      };
+      const handle = serveConnection(servers.connection, { transport, onerror: (err) => writeLog("debug", `tcp ${peer}: ${err.message}`) });
+      closeHandle = () => handle.close();
+      // The peer is gone (reset, or closed both ways): its calls are cancelled and their workers freed.
+      socket.once("close", () => {
+        connections.delete(socket);
+        writeLog("debug", `tcp ${peer}: disconnected`);
+        void handle.close();
+      });
       connections.set(socket, async () => {
-        socket.pause();
-        await t.drained();
-        await session?.close();
+        await transport.finish();
+        await handle.close();
       });
-      openSession(host, t).then(
-        (opened) => {
-          session = opened;
-          if (socket.destroyed) void opened.close();
-          else socket.resume();
-        },
-        (err: Error) => {
-          log.error(`tcp ${peer}: cannot open a session: ${err.message}`);
-          socket.destroy();
-        },
-      );
     });
   });
 
@@ -97,13 +94,9 @@ export async function serveTcp(host: ToolHost, options: TcpOptions): Promise<Lis
       (closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.all([...connections.values()].map((finish) => finish()));
-        for (const socket of connections.keys()) socket.destroySoon();
         // A client that stopped reading would keep its socket, and the server, open forever.
-        const force = setTimeout(() => {
-          for (const socket of connections.keys()) socket.destroy();
-        }, 2000);
+        for (const socket of connections.keys()) socket.destroy();
         await stopped;
-        clearTimeout(force);
       })()),
   };
 }
