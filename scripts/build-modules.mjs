@@ -26,6 +26,7 @@ export const MODULES = [
   { kind: "asc", src: "extism/servlet-plugin", out: "servlet-plugin.wasm" },
   { kind: "asc", src: "extism/mcp-plugin", out: "mcp-plugin.wasm" },
   { kind: "asc", src: "extism/broken-servlet", out: "broken-servlet.wasm" },
+  { kind: "asc", src: "extism/ask-plugin", out: "ask-plugin.wasm" },
   { kind: "wat", src: "extism/unknown-host.wat", out: "unknown-host.wasm" },
   { kind: "wat", src: "faults/loop.wat", out: "faults/loop.wasm" },
   { kind: "wat", src: "faults/trap.wat", out: "faults/trap.wasm" },

@@ -128,11 +128,16 @@ export function lineReader(socket: Socket): { next: (timeoutMs?: number) => Prom
       new Promise((resolve, reject) => {
         const queued = queue.shift();
         if (queued) return resolve(queued);
-        const timer = setTimeout(() => reject(new Error("no message within the time limit")), timeoutMs);
-        waiters.push((m) => {
+        const waiter = (m: Record<string, unknown>) => {
           clearTimeout(timer);
           resolve(m);
-        });
+        };
+        // A waiter that gave up leaves the queue, so it cannot swallow the next message.
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error("no message within the time limit"));
+        }, timeoutMs);
+        waiters.push(waiter);
       }),
   };
 }

@@ -17,6 +17,10 @@ declare function store_u8(offs: u64, v: u8): void;
 declare function output_set(offs: u64, n: u64): void;
 @external("extism:host/env", "error_set")
 declare function error_set(offs: u64): void;
+@external("extism:host/env", "length")
+declare function extism_length(offs: u64): u64;
+@external("extism:host/env", "load_u8")
+declare function load_u8(offs: u64): u8;
 
 /** Replacement for AssemblyScript's `env.abort` import: just trap. */
 export function abort(message: string | null, fileName: string | null, line: u32, column: u32): void {
@@ -39,7 +43,8 @@ export function inputString(): string {
   return String.UTF8.decode(buf);
 }
 
-function toBlock(s: string): u64 {
+/** A memory block holding the UTF-8 encoding of s (for host functions that take one). */
+export function toBlock(s: string): u64 {
   const buf = String.UTF8.encode(s);
   const n = buf.byteLength;
   const offs = extism_alloc(<u64>n);
@@ -48,6 +53,17 @@ function toBlock(s: string): u64 {
     store_u8(offs + <u64>i, load<u8>(p + <usize>i));
   }
   return offs;
+}
+
+/** The text of a memory block a host function returned. */
+export function blockString(offs: u64): string {
+  const n = <i32>extism_length(offs);
+  const buf = new ArrayBuffer(n);
+  const p = changetype<usize>(buf);
+  for (let i = 0; i < n; i++) {
+    store<u8>(p + <usize>i, load_u8(offs + <u64>i));
+  }
+  return String.UTF8.decode(buf);
 }
 
 /** Set the call's output to the UTF-8 encoding of s. */
@@ -69,7 +85,7 @@ export const enum Kind {
   Missing = 0, // field not present
   String = 1,
   Number = 2,
-  Other = 3, // present, but true/false/null/object/array
+  Other = 3, // present, but true/false/null/object/array (its JSON text is in `str`)
   NotObject = 4, // the input is not a JSON object at all
 }
 
@@ -220,7 +236,10 @@ export class JsonField {
           this.num = n;
           return (this.kind = Kind.Number);
         }
+        const start = this.i;
         if (!this.skipValue()) return (this.kind = Kind.NotObject);
+        // true/false/null, an object or an array: `str` holds its JSON text.
+        this.str = this.s.substring(start, this.i);
         return (this.kind = Kind.Other);
       }
       if (!this.skipValue()) return (this.kind = Kind.NotObject);

@@ -6,6 +6,7 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import { findConfig, loadConfig } from "../config/load.js";
 import { log } from "../core/log.js";
 import { ToolHost } from "../server/host.js";
+import { NeedsInput } from "../server/input.js";
 
 export interface CallOptions {
   config?: string;
@@ -35,7 +36,15 @@ export async function call(toolName: string, rawArgs: string | undefined, option
       log.error(unknownTool(toolName, host));
       return 1;
     }
-    const result = await host.callTool(toolName, args, { signal: cancel.signal });
+    let result: CallToolResult;
+    try {
+      result = await host.callTool(toolName, args, { signal: cancel.signal });
+    } catch (err) {
+      if (!(err instanceof NeedsInput)) throw err;
+      const asked = Object.entries(err.requests).map(([key, r]) => `${key}: ${r.method}`).join(", ");
+      log.error(`tool "${toolName}" asks its client for input (${asked}), which \`wasmforge call\` cannot answer; call it from an MCP client`);
+      return 1;
+    }
     if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     if (result.isError) {
       log.error(contentText(result) || `tool "${toolName}" failed without a message`);

@@ -85,7 +85,7 @@ export function hostFunctions(
     try {
       return JSON.parse(block.text());
     } catch {
-      throw new ToolError("module", `${name} was given text that is not JSON`);
+      throw new ToolError("module", `${name} was given text that is not JSON: ${JSON.stringify(block.text().slice(0, 80))}`);
     }
   };
   const functions: Record<string, HostFunction> = {};
