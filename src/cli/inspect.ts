@@ -124,6 +124,7 @@ function bareSpec(path: string): ModuleSpec {
     allowedHosts: [],
     allowedPaths: {},
     pluginConfig: {},
+    hiddenTools: [],
   };
 }
 

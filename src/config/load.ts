@@ -22,6 +22,10 @@ export interface ModuleSpec {
   /** Host directory (absolute) → guest path. */
   allowedPaths: Record<string, string>;
   pluginConfig: Record<string, string>;
+  /** Put before every tool name the module serves. */
+  toolPrefix?: string;
+  /** Regular expressions; tools whose whole name (before the prefix) matches one are not served. */
+  hiddenTools: string[];
 }
 
 /** A `[[resources]]` entry: exactly one of `text` and `path` (absolute) is set. */
@@ -227,6 +231,8 @@ function toModuleSpec(m: RawModule, dir: string, server: ServerSettings): Module
     allowedHosts: m.allowed_hosts,
     allowedPaths: Object.fromEntries(Object.entries(m.allowed_paths).map(([host, guest]) => [resolve(dir, host), guest])),
     pluginConfig: m.config,
+    toolPrefix: m.tool_prefix,
+    hiddenTools: m.hidden_tools,
   };
 }
 

@@ -54,6 +54,17 @@ const httpSource = z.strictObject({
   checksum: sha256.optional(),
 });
 
+/** A regular expression that must match a whole tool name. */
+const toolPattern = z.string().min(1).superRefine((pattern, ctx) => {
+  try {
+    new RegExp(`^(?:${pattern})$`, "u");
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: `not a valid regular expression: ${(err as Error).message}` });
+  }
+});
+
+const TOOL_PREFIX = /^[a-zA-Z0-9_-]{1,63}$/;
+
 export const moduleEntry = z
   .strictObject({
     name: z.string().min(1),
@@ -65,6 +76,10 @@ export const moduleEntry = z
     sha256: sha256.optional(),
     checksum: sha256.optional(),
     tools: z.array(toolOverride).default([]),
+    /** Put before the name of every tool the module serves (hyper-mcp names tools `<plugin>-<tool>`). */
+    tool_prefix: z.string().regex(TOOL_PREFIX, 'expected 1-63 letters, digits, "_" or "-" (tool names allow only those)').optional(),
+    /** Regular expressions; a tool whose name (before tool_prefix) matches one in full is not served. */
+    hidden_tools: z.array(toolPattern).default([]),
     timeout_ms: positiveInt.optional(),
     max_memory_mb: positiveInt.optional(),
     /** "fresh": a new instance for every call; "keep": one instance per worker, reused. */

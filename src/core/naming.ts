@@ -33,3 +33,22 @@ export function numericParamNames(names: (string | undefined)[]): string[] {
   });
   return chosen;
 }
+
+/**
+ * Why `prefix + name` cannot be served, or undefined when it can. A `tool_prefix` that pushes a
+ * good name past 64 characters is named as the cause.
+ */
+export function toolNameProblem(name: string, prefix = ""): string | undefined {
+  const full = prefix + name;
+  if (isValidToolName(full)) return undefined;
+  if (prefix && isValidToolName(name)) {
+    return `tool name "${full}" (tool_prefix "${prefix}" + "${name}") is ${full.length} characters, over the 64 allowed; shorten tool_prefix or rename the tool with [[modules.tools]] name`;
+  }
+  return `tool name "${full}" is not allowed: use 1-64 letters, digits, "_" or "-"`;
+}
+
+/** A test for `hidden_tools`: true for a name that one of the regular expressions matches in full. */
+export function hiddenToolMatcher(patterns: readonly string[]): (name: string) => boolean {
+  const compiled = patterns.map((p) => new RegExp(`^(?:${p})$`, "u"));
+  return (name) => compiled.some((re) => re.test(name));
+}
