@@ -61,7 +61,7 @@ program
 const cache = program.command("cache").description("inspect or empty the download cache ([cache] directory)");
 cache
   .command("list")
-  .description("list cached modules: SHA-256, size, last use, source URL")
+  .description("list cached modules: SHA-256, size, last use, source URL or oci:// reference with its manifest digest")
   .addOption(configOption())
   .action(async (opts: { config?: string }) => (await import("./cli/cache.js")).cacheList(opts));
 cache

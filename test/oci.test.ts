@@ -11,7 +11,7 @@ import { formatReference, parseReference } from "../src/core/oci-reference.js";
 import { authorize, findCredentials, parseChallenges } from "../src/sources/docker-auth.js";
 import { LayerError, safeEntryPath, wasmFromLayer, WASM_LAYER_TYPE } from "../src/sources/oci-layer.js";
 import { candidateLayers, parseManifest, selectManifest, type Descriptor } from "../src/sources/oci-manifest.js";
-import { MODULES, tempDir } from "./helpers.js";
+import { MODULES, moduleEntry, runCli, tempDir, writeConfig } from "./helpers.js";
 import { lyingTarHeader, tarOf } from "./tar.js";
 
 const EXAMPLE = readFileSync(join(MODULES, "example.wasm"));
@@ -178,5 +178,28 @@ describe("finding the module in a layer", () => {
   it("a layer with no module is reported as none; a corrupt archive says so", async () => {
     expect(await wasmFromLayer(layerFile(Buffer.from('{"architecture":"amd64"}')), "application/vnd.oci.image.config.v1+json", MB)).toBeUndefined();
     await expect(wasmFromLayer(layerFile(Buffer.from([0x1f, 0x8b, 1, 2, 3])), "", MB)).rejects.toThrow(/not a readable tar\.gz archive/);
+  });
+});
+
+describe("oci:// in the config", () => {
+  it("a malformed reference is a config error naming the key and the expected form", async () => {
+    const file = writeConfig('[[modules]]\nname = "p"\nurl = "oci://time-plugin:latest"\n\n[[modules]]\nname = "q"\n[modules.source]\ntype = "oci"\nreference = "ghcr.io/x/Y"\n');
+    const run = await runCli(["tools", "--config", file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('modules[0].url: "oci://time-plugin:latest" is not an OCI reference: it must start with the registry host');
+    expect(run.stderr).toContain('modules[1].source.reference: "ghcr.io/x/Y" is not an OCI reference: invalid repository name');
+  });
+
+  it("a registry that is not there fails its module only; the others serve", async () => {
+    // Port 9 (discard) on this machine: nothing listens, so the connection is refused at once.
+    const dir = tempDir();
+    const file = writeConfig(
+      `[cache]\ndirectory = ${JSON.stringify(join(dir, "cache"))}\n\n[[modules]]\nname = "gone"\nurl = "oci://127.0.0.1:9/x/y@sha256:${"0".repeat(64)}"\n\n` + moduleEntry("math", "example.wasm"),
+      dir,
+    );
+    const run = await runCli(["tools", "--config", file]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("add");
+    expect(run.stderr + run.stdout).toMatch(/module "gone" \(oci:\/\/127\.0\.0\.1:9\/x\/y@sha256:0+\): .*connection refused/);
   });
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseReference, ReferenceError } from "../core/oci-reference.js";
 
 // The shape of wasmforge.toml. Every object is strict: an unknown key is a typo until proven otherwise.
 
@@ -54,6 +55,40 @@ const httpSource = z.strictObject({
   checksum: sha256.optional(),
 });
 
+/** Why `text` is not an OCI reference, or undefined when it is one. */
+function referenceProblem(text: string): string | undefined {
+  try {
+    parseReference(text);
+    return undefined;
+  } catch (err) {
+    if (err instanceof ReferenceError) return err.message;
+    throw err;
+  }
+}
+
+/** `REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST]`, with or without `oci://`. */
+const ociReference = z.string().superRefine((text, ctx) => {
+  const problem = referenceProblem(text);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+const ociSource = z.strictObject({
+  type: z.literal("oci"),
+  reference: ociReference,
+  /** The SHA-256 of the module itself: instead of, or beside, the reference's @sha256: manifest digest. */
+  sha256: sha256.optional(),
+});
+
+/** https:// or http://, or oci://REGISTRY/REPOSITORY… */
+const moduleUrl = z.string().superRefine((text, ctx) => {
+  const problem = text.startsWith("oci://")
+    ? referenceProblem(text)
+    : URL.canParse(text)
+      ? undefined
+      : "expected a URL (https://…, or oci://REGISTRY/REPOSITORY:TAG@sha256:DIGEST)";
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
 /** A regular expression that must match a whole tool name. */
 const toolPattern = z.string().min(1).superRefine((pattern, ctx) => {
   try {
@@ -70,9 +105,9 @@ export const moduleEntry = z
     name: z.string().min(1),
     description: z.string().optional(),
     enabled: z.boolean().default(true),
-    source: z.discriminatedUnion("type", [localSource, httpSource]).optional(),
+    source: z.discriminatedUnion("type", [localSource, httpSource, ociSource]).optional(),
     path: z.string().min(1).optional(),
-    url: z.string().url().optional(),
+    url: moduleUrl.optional(),
     sha256: sha256.optional(),
     checksum: sha256.optional(),
     tools: z.array(toolOverride).default([]),
