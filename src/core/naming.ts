@@ -12,6 +12,14 @@ export function toolNameFromExport(exportName: string): string {
   return cleaned.length > 0 ? cleaned : "tool";
 }
 
+/**
+ * A module name from another tool's plugin name. Module names follow the tool-name rule, so the
+ * admin API can name them in URLs and a prefix made from one is a valid start of a tool name.
+ */
+export function moduleNameFrom(name: string): string {
+  return isValidToolName(name) ? name : name.replace(/[^a-zA-Z0-9_-]+/g, "-").slice(0, 64) || "module";
+}
+
 const STRING_POINTER = /^(ptr|data|buf|buffer|str|string|text|input|msg|message|bytes|s|p)$|_ptr$|^ptr_|_buf$|_data$|_str$/i;
 const STRING_LENGTH = /^(len|length|size|n|count|nbytes|buf_len|data_len|str_len)$|_len$|_length$|_size$|^len_/i;
 

@@ -245,6 +245,29 @@ describe.concurrent("OCI sources against a real registry", () => {
       await stall.close();
     }
   });
+
+  it("a converted hyper-mcp config serves the tool names hyper-mcp gave: <plugin>-<tool>, skip_tools hidden", async () => {
+    const dir = tempDir("wasmforge-hyper-");
+    mkdirSync(join(dir, "cache"));
+    const hyper = {
+      plugins: {
+        time: { url: `oci://${open.host}/hyper/time-plugin:latest@${pushed.time!.digest}`, runtime_config: { skip_tools: ["pix.*"] } },
+        math: { url: `oci://${open.host}/wasm/example@${pushed.raw!.digest}` },
+      },
+    };
+    writeFileSync(join(dir, "config.json"), JSON.stringify(hyper));
+    const converted = await runCli(["import", "config.json"], { cwd: dir });
+    expect(converted.code, converted.stderr).toBe(0);
+    writeFileSync(join(dir, "wasmforge.toml"), `[cache]\ndirectory = "cache"\n\n${converted.stdout}`);
+    const c = await connect(["serve", "--config", join(dir, "wasmforge.toml"), "--no-watch"], { env: dockerEnv() });
+    try {
+      const names = (await c.client.listTools()).tools.map((t) => t.name).sort();
+      expect(names).toEqual(["math-add", "math-answer", "math-fib", "math-process_response", "math-scale", "math-validate_url", "time-reverse"]);
+      expect(textOf(await c.client.callTool({ name: "time-reverse", arguments: { text: "live" } }))).toBe("evil");
+    } finally {
+      await c.close();
+    }
+  });
 });
 
 async function waitFor(check: () => boolean): Promise<void> {
