@@ -1,6 +1,8 @@
 // `tool_prefix` and `hidden_tools`: the names a module's tools are served under, for plain modules,
 // Extism plugins and plugins that describe their own tools alike.
 
+import { writeFileSync } from "node:fs";
+import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
 import { connect, moduleEntry, runCli, textOf, writeConfig } from "./helpers.js";
 
@@ -55,6 +57,20 @@ describe("tool_prefix and hidden_tools", () => {
     // A plain module keeps its tools that fit, and says which do not.
     expect(report.tools.map((t) => t.name)).toEqual([`${prefix}add`, `${prefix}fib`]);
     expect(report.warnings).toContainEqual({ module: "math", warning: expect.stringContaining(`tool name "${prefix}answer"`) });
+  });
+
+  it("editing tool_prefix or hidden_tools reloads the module under its new names", async () => {
+    const config = writeConfig(moduleEntry("time", "servlet-plugin.wasm", 'tool_prefix = "a-"'));
+    const c = await connect(["serve", "--config", config]);
+    try {
+      expect((await c.client.listTools()).tools.map((t) => t.name).sort()).toEqual(["a-pixel", "a-reverse"]);
+      const changed = new Promise<void>((resolve) => c.client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
+      writeFileSync(config, moduleEntry("time", "servlet-plugin.wasm", 'tool_prefix = "b-"\nhidden_tools = ["pixel"]'));
+      await changed;
+      expect((await c.client.listTools()).tools.map((t) => t.name)).toEqual(["b-reverse"]);
+    } finally {
+      await c.close();
+    }
   });
 
   it("a prefix or pattern that cannot be valid is a config error naming the key", async () => {

@@ -188,7 +188,7 @@ function needsScratch(discovery: Discovery, info: WasmInfo): boolean {
 
 /** Changes whenever the bytes or anything that shapes how they are served changes. */
 function moduleKey(spec: ModuleSpec, sha256: string, config: Config): string {
-  const shaping = JSON.stringify([spec.tools, spec.maxMemoryMb, spec.state, spec.allowedHosts, spec.allowedPaths, spec.pluginConfig, spec.description, spec.timeoutMs, config.server.max_output_mb]);
+  const shaping = JSON.stringify([spec.tools, spec.toolPrefix, spec.hiddenTools, spec.maxMemoryMb, spec.state, spec.allowedHosts, spec.allowedPaths, spec.pluginConfig, spec.description, spec.timeoutMs, config.server.max_output_mb]);
   const digest = sha256Hex(shaping).slice(0, 8);
   return `${spec.name}@${sha256.slice(0, 12)}.${digest}`;
 }
