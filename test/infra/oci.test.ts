@@ -132,14 +132,18 @@ describe.concurrent("OCI sources against a real registry", () => {
     }
   });
 
-  it("a tag pinned by the module's sha256 loads; fetch prints the reference pinned to its digest, cache list the reference and digest", async () => {
-    const { file } = ociConfig(ociEntry("math", `${open.host}/wasm/example:raw`, `sha256 = "${sha256(EXAMPLE)}"`));
+  it("a tag pinned by the module's sha256 loads; fetch prints the reference pinned to its digest, cache list the reference and digest, cache clear removes both", async () => {
+    const { file, cache } = ociConfig(ociEntry("math", `${open.host}/wasm/example:raw`, `sha256 = "${sha256(EXAMPLE)}"`));
     const run = await fetchWith(file);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toBe(`math  ${sha256(EXAMPLE)}      864 B  oci://${open.host}/wasm/example:raw@${pushed.raw!.digest}\n`);
     const listed = await runCli(["cache", "list", "--config", file]);
     expect(listed.stdout).toContain(`${sha256(EXAMPLE)}  `);
     expect(listed.stdout).toContain(`oci://${open.host}/wasm/example:raw@${pushed.raw!.digest}  (module math)`);
+    expect(readdirSync(join(cache, "oci"))).toEqual([`${pushed.raw!.digest.slice(7)}.json`]);
+    const cleared = await runCli(["cache", "clear", "--config", file]);
+    expect(cleared.stdout).toContain("removed 1 cached module");
+    expect(existsSync(join(cache, "oci"))).toBe(false);
   });
 
   it("an unpinned tag is refused with the exact line to add, in the form the config used; allow_unpinned loads it with a warning", async () => {
