@@ -61,7 +61,7 @@ program
 const cache = program.command("cache").description("inspect or empty the download cache ([cache] directory)");
 cache
   .command("list")
-  .description("list cached modules: SHA-256, size, last use, source URL")
+  .description("list cached modules: SHA-256, size, last use, source URL or oci:// reference with its manifest digest")
   .addOption(configOption())
   .action(async (opts: { config?: string }) => (await import("./cli/cache.js")).cacheList(opts));
 cache
@@ -126,23 +126,30 @@ program
 
 program
   .command("import")
-  .description("convert a WASImancer project (plugins.yml, resources.yml, prompts.yml) into wasmforge.toml, printed on stdout")
-  .argument("[plugins]", "WASImancer plugins.yml")
+  .description("convert a hyper-mcp config or a WASImancer project into wasmforge.toml, printed on stdout")
+  .argument("[file]", "hyper-mcp's config.json / .yaml / .toml, or WASImancer's plugins.yml (which one is told from the content)")
   .option("--resources <file>", "WASImancer resources.yml: static resources and dynamic ones (resource templates)")
   .option("--prompts <file>", "WASImancer prompts.yml")
-  .option("--base <dir>", "the directory the TOML will be saved in: module paths are written relative to it (default: .)")
+  .option("--base <dir>", "WASImancer: the directory the TOML will be saved in; module paths are written relative to it (default: .)")
   .addHelpText(
     "after",
     `
 Examples:
+  wasmforge import ~/.config/hyper-mcp/config.json > wasmforge.toml
   wasmforge import plugins/plugins.yml > wasmforge.toml
   wasmforge import plugins/plugins.yml --resources resources/resources.yml --prompts prompts/prompts.yml > wasmforge.toml
 
-What cannot be carried over exactly (dropped keys, renamed tools, hidden exports) is reported on stderr.`,
+hyper-mcp: each plugin becomes a [[modules]] entry with its url (oci://, https://) or path (file://);
+allowed_hosts, allowed_paths, env_vars (as config) and memory_limit (as max_memory_mb) carry over, skip_tools
+becomes hidden_tools, and tool_prefix = "<plugin>-" keeps the tool names hyper-mcp served. Unpinned oci:// and
+https:// modules must be pinned before they load: \`wasmforge fetch\` prints the line for each.
+
+What cannot be carried over exactly (s3:// plugins, keyring secrets, OAuth and other host functions, signature
+checks, dropped keys, renamed tools, hidden exports) is reported on stderr.`,
   )
-  .action(async (plugins: string | undefined, opts: ImportOptions) => {
+  .action(async (file: string | undefined, opts: ImportOptions) => {
     quietByDefault();
-    process.exitCode = await (await import("./cli/import.js")).importWasimancer(plugins, opts);
+    process.exitCode = await (await import("./cli/import.js")).importConfig(file, opts);
   });
 
 async function main(): Promise<void> {

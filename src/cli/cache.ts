@@ -25,14 +25,20 @@ export async function cacheList(options: CacheOptions): Promise<void> {
   const config = cacheConfig(options);
   const dir = config.cache.directory;
   const entries = await listCache(dir);
+  // Modules name an entry by its SHA-256, or (OCI) by the manifest digest it came from.
   const usedBy = new Map<string, string[]>();
+  const use = (key: string, name: string) => usedBy.set(key, [...(usedBy.get(key) ?? []), name]);
   for (const m of config.modules) {
-    if (m.source.kind === "http" && m.source.sha256) usedBy.set(m.source.sha256, [...(usedBy.get(m.source.sha256) ?? []), m.name]);
+    if (m.source.kind === "local") continue;
+    if (m.source.sha256) use(m.source.sha256, m.name);
+    if (m.source.kind === "oci" && m.source.reference.digest) use(m.source.reference.digest, m.name);
   }
   for (const e of entries) {
-    const modules = usedBy.get(e.sha256);
-    const columns = [e.sha256, formatBytes(e.size).padStart(9), e.lastUsed.toISOString(), e.url];
-    if (modules) columns.push(`(module ${modules.join(", ")})`);
+    const modules = [...new Set([...(usedBy.get(e.sha256) ?? []), ...(e.digest ? usedBy.get(e.digest) ?? [] : [])])];
+    // OCI entries show the reference pinned to the manifest digest they came from.
+    const source = e.reference ? `oci://${e.reference}` : e.url;
+    const columns = [e.sha256, formatBytes(e.size).padStart(9), e.lastUsed.toISOString(), source];
+    if (modules.length) columns.push(`(module ${modules.join(", ")})`);
     process.stdout.write(columns.join("  ") + "\n");
   }
   const total = entries.reduce((sum, e) => sum + e.size, 0);

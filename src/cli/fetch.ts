@@ -1,6 +1,6 @@
 // `wasmforge fetch`: download and verify every module the config names, so a later start is offline.
 
-import { findConfig, loadConfig } from "../config/load.js";
+import { findConfig, loadConfig, sourceOrigin } from "../config/load.js";
 import { log } from "../core/log.js";
 import { formatBytes } from "../core/format.js";
 import { loadModuleBytes } from "../sources/index.js";
@@ -26,10 +26,10 @@ export async function fetchModules(options: FetchOptions): Promise<void> {
   let failed = 0;
   for (const result of results) {
     const { spec } = result;
-    const origin = spec.source.kind === "local" ? spec.source.path : spec.source.url;
+    const origin = sourceOrigin(spec.source);
     if (result.loaded) {
       const { sha256, bytes } = result.loaded;
-      process.stdout.write(`${spec.name.padEnd(width)}  ${sha256}  ${formatBytes(bytes.length).padStart(9)}  ${origin}\n`);
+      process.stdout.write(`${spec.name.padEnd(width)}  ${sha256}  ${formatBytes(bytes.length).padStart(9)}  ${result.loaded.origin}\n`);
     } else {
       failed++;
       log.error(`module "${spec.name}" (${origin}): ${result.error}`);

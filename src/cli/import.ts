@@ -1,12 +1,14 @@
-// `wasmforge import`: a WASImancer project's plugins.yml (and resources.yml, prompts.yml) as
-// WasmForge TOML on stdout, checked by the config loader before it is printed. What could not be
-// carried over exactly is said on stderr.
+// `wasmforge import`: another MCP WebAssembly server's config as WasmForge TOML on stdout, checked
+// by the config loader before it is printed: a hyper-mcp config (JSON, YAML or TOML), or a
+// WASImancer project's plugins.yml (and resources.yml, prompts.yml). Which one a file is comes from
+// its content. What could not be carried over exactly is said on stderr.
 
 import { readFileSync } from "node:fs";
-import { dirname, join, relative, resolve, sep } from "node:path";
-import { stringify } from "smol-toml";
+import { dirname, extname, join, relative, resolve, sep } from "node:path";
+import { parse as parseToml, stringify, TomlError } from "smol-toml";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
+import { convertHyperMcp, hyperMcpSchema } from "../config/hyper-mcp.js";
 import { ConfigError, parseConfig, type Config } from "../config/load.js";
 import { formatKeyPath } from "../core/format.js";
 import {
@@ -33,36 +35,32 @@ export interface ImportOptions {
 
 class ImportError extends Error {}
 
-const HEADER =
+const WASIMANCER_HEADER =
   "# Converted from WASImancer by `wasmforge import`.\n" +
   "# Module paths are relative to the directory this file is meant for (--base, default: the current directory).\n\n";
 
-export async function importWasimancer(plugins: string | undefined, options: ImportOptions): Promise<number> {
-  if (!plugins && !options.resources && !options.prompts) {
-    log.error("nothing to import: give a plugins.yml, and/or --resources resources.yml, --prompts prompts.yml");
-    return 1;
-  }
-  const base = resolve(options.base ?? ".");
-  const notes: string[] = [];
-  const tables: Record<string, unknown[]> = {};
+const HYPER_MCP_HEADER =
+  "# Converted from hyper-mcp by `wasmforge import`.\n" +
+  "# tool_prefix keeps hyper-mcp's tool names (<plugin>-<tool>). Unpinned oci:// and https:// modules are refused\n" +
+  "# until pinned: `wasmforge fetch` prints the line that pins each.\n\n";
+
+export type ImportFormat = "hyper-mcp" | "wasimancer";
+
+export async function importConfig(file: string | undefined, options: ImportOptions): Promise<number> {
   try {
-    if (plugins) tables.modules = convertPlugins(plugins, base, notes);
-    if (options.resources) {
-      const converted = convertResources(readYaml(options.resources, resourcesFile));
-      notes.push(...converted.notes.map((n) => `${options.resources}: ${n}`));
-      tables.resources = converted.value.resources;
-      tables.resource_templates = converted.value.resource_templates;
+    const data = file === undefined ? undefined : readData(file);
+    const format = file === undefined ? "wasimancer" : formatOf(data);
+    if (!format) {
+      throw new ImportError(
+        `${file}: not a config \`wasmforge import\` knows. Expected a hyper-mcp config (plugins: { NAME: { url: … } }, or a list of { name, url }) ` +
+          "or a WASImancer plugins.yml (plugins: [{ name, path, functions }])",
+      );
     }
-    if (options.prompts) {
-      tables.prompts = wrap(options.prompts, () => convertPrompts(readYaml(options.prompts!, promptsFile)).value);
+    if (format === "hyper-mcp") {
+      if (options.resources || options.prompts) throw new ImportError("--resources and --prompts belong to WASImancer projects; a hyper-mcp config has only plugins");
+      return importHyperMcp(file!, data);
     }
-    const text = render(tables);
-    if (tables.modules?.length) hideUnlistedExports(tables.modules as ModuleTable[], parse(text, base), notes);
-    const final = render(tables);
-    parse(final, base);
-    for (const note of notes) log.warn(note);
-    process.stdout.write(final);
-    return 0;
+    return importWasimancer(file, data, options);
   } catch (err) {
     if (err instanceof ImportError || err instanceof ConfigError) {
       log.error(err.message);
@@ -72,8 +70,57 @@ export async function importWasimancer(plugins: string | undefined, options: Imp
   }
 }
 
-function convertPlugins(file: string, base: string, notes: string[]): ModuleTable[] {
-  const data = readYaml(file, pluginsFile);
+/**
+ * hyper-mcp configs keep `plugins` in a map (or, in older ones, a list of entries with a `url`);
+ * WASImancer's plugins.yml lists entries with `functions`.
+ */
+export function formatOf(data: unknown): ImportFormat | undefined {
+  const plugins = (data as { plugins?: unknown } | null)?.plugins;
+  if (plugins && typeof plugins === "object" && !Array.isArray(plugins)) return "hyper-mcp";
+  if (!Array.isArray(plugins)) return undefined;
+  const entries = plugins.filter((p): p is Record<string, unknown> => !!p && typeof p === "object");
+  if (entries.some((p) => "functions" in p)) return "wasimancer";
+  const located = (p: Record<string, unknown>) => "url" in p || "runtime_config" in p || /^[a-z][a-z0-9+.-]*:\/\//i.test(String(p.path ?? ""));
+  return entries.length > 0 && entries.every(located) ? "hyper-mcp" : "wasimancer";
+}
+
+function importHyperMcp(file: string, data: unknown): number {
+  const converted = convertHyperMcp(checked(file, data, hyperMcpSchema(data), "a hyper-mcp config"));
+  const text = render({ modules: converted.value }, HYPER_MCP_HEADER);
+  parse(text, resolve("."));
+  for (const note of converted.notes) log.warn(`${file}: ${note}`);
+  process.stdout.write(text);
+  return 0;
+}
+
+function importWasimancer(plugins: string | undefined, data: unknown, options: ImportOptions): number {
+  if (!plugins && !options.resources && !options.prompts) {
+    log.error("nothing to import: give a hyper-mcp config or a WASImancer plugins.yml, and/or --resources resources.yml, --prompts prompts.yml");
+    return 1;
+  }
+  const base = resolve(options.base ?? ".");
+  const notes: string[] = [];
+  const tables: Record<string, unknown[]> = {};
+  if (plugins) tables.modules = convertPlugins(plugins, checked(plugins, data, pluginsFile, "a WASImancer plugins.yml"), base, notes);
+  if (options.resources) {
+    const converted = convertResources(readYaml(options.resources, resourcesFile));
+    notes.push(...converted.notes.map((n) => `${options.resources}: ${n}`));
+    tables.resources = converted.value.resources;
+    tables.resource_templates = converted.value.resource_templates;
+  }
+  if (options.prompts) {
+    tables.prompts = wrap(options.prompts, () => convertPrompts(readYaml(options.prompts!, promptsFile)).value);
+  }
+  const text = render(tables, WASIMANCER_HEADER);
+  if (tables.modules?.length) hideUnlistedExports(tables.modules as ModuleTable[], parse(text, base), notes);
+  const final = render(tables, WASIMANCER_HEADER);
+  parse(final, base);
+  for (const note of notes) log.warn(note);
+  process.stdout.write(final);
+  return 0;
+}
+
+function convertPlugins(file: string, data: z.infer<typeof pluginsFile>, base: string, notes: string[]): ModuleTable[] {
   const dir = dirname(resolve(file));
   if (data.plugins.length) {
     notes.push(
@@ -114,15 +161,35 @@ function hideUnlistedExports(modules: ModuleTable[], config: Config, notes: stri
 }
 
 function readYaml<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
+  return checked(file, readData(file), schema, "a WASImancer file of this kind");
+}
+
+/** A file's data: JSON, TOML or YAML by its extension (YAML also reads JSON). */
+function readData(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
     throw new ImportError(`${file}: cannot read: ${(err as Error).message}`);
   }
-  let data: unknown;
+  const ext = extname(file).toLowerCase();
+  if (ext === ".json") {
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new ImportError(`${file}: JSON syntax error: ${(err as Error).message}`);
+    }
+  }
+  if (ext === ".toml") {
+    try {
+      return parseToml(text);
+    } catch (err) {
+      if (err instanceof TomlError) throw new ImportError(`${file}:${err.line}:${err.column}: TOML syntax error: ${err.message.split("\n")[0]}`);
+      throw err;
+    }
+  }
   try {
-    data = parseYaml(text);
+    return parseYaml(text);
   } catch (err) {
     if (err instanceof YAMLParseError) {
       const at = err.linePos?.[0];
@@ -130,10 +197,13 @@ function readYaml<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
     }
     throw err;
   }
+}
+
+function checked<S extends z.ZodType>(file: string, data: unknown, schema: S, what: string): z.infer<S> {
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${formatKeyPath(i.path)}: ${i.message}`);
-    throw new ImportError(`${file}: not a WASImancer file of this kind:\n  ${issues.join("\n  ")}`);
+    throw new ImportError(`${file}: not ${what}:\n  ${issues.join("\n  ")}`);
   }
   return parsed.data;
 }
@@ -147,10 +217,10 @@ function wrap<T>(file: string, convert: () => T): T {
   }
 }
 
-function render(tables: Record<string, unknown[]>): string {
+function render(tables: Record<string, unknown[]>, header: string): string {
   const nonEmpty = Object.fromEntries(Object.entries(tables).filter(([, items]) => items.length > 0));
   try {
-    return HEADER + stringify(nonEmpty);
+    return header + stringify(nonEmpty);
   } catch (err) {
     throw new ImportError(`cannot write the result as TOML: ${(err as Error).message}`);
   }

@@ -4,11 +4,27 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path
 import { parse as parseToml, TomlError } from "smol-toml";
 import type { z } from "zod";
 import { formatKeyPath } from "../core/format.js";
+import { formatReference, parseReference, type OciReference } from "../core/oci-reference.js";
 import { configSchema, managedSchema, moduleEntry, type RawModule, type ServerSettings, type ToolOverride } from "./schema.js";
 
 export type ModuleSource =
   | { kind: "local"; path: string }
-  | { kind: "http"; url: string; sha256?: string };
+  | { kind: "http"; url: string; sha256?: string }
+  | {
+      kind: "oci";
+      reference: OciReference;
+      /** The module's own SHA-256, when pinned that way. */
+      sha256?: string;
+      /** Which key the config names it with: `url = "oci://…"` or `[modules.source] reference`; the pin advice quotes it. */
+      key: "url" | "reference";
+    };
+
+/** A path, a URL or an `oci://` reference: where a module comes from, for messages. */
+export function sourceOrigin(source: ModuleSource): string {
+  if (source.kind === "local") return source.path;
+  if (source.kind === "http") return source.url;
+  return `oci://${formatReference(source.reference)}`;
+}
 
 export interface ModuleSpec {
   name: string;
@@ -22,6 +38,10 @@ export interface ModuleSpec {
   /** Host directory (absolute) → guest path. */
   allowedPaths: Record<string, string>;
   pluginConfig: Record<string, string>;
+  /** Put before every tool name the module serves. */
+  toolPrefix?: string;
+  /** Regular expressions; tools whose whole name (before the prefix) matches one are not served. */
+  hiddenTools: string[];
 }
 
 /** A `[[resources]]` entry: exactly one of `text` and `path` (absolute) is set. */
@@ -238,6 +258,8 @@ function toModuleSpec(m: RawModule, dir: string, server: ServerSettings): Module
     allowedHosts: m.allowed_hosts,
     allowedPaths: Object.fromEntries(Object.entries(m.allowed_paths).map(([host, guest]) => [resolve(dir, host), guest])),
     pluginConfig: m.config,
+    toolPrefix: m.tool_prefix,
+    hiddenTools: m.hidden_tools,
   };
 }
 
@@ -245,8 +267,11 @@ function toSource(m: RawModule, dir: string): ModuleSource {
   const local = (path: string): ModuleSource => ({ kind: "local", path: isAbsolute(path) ? path : resolve(dir, path) });
   if (m.source?.type === "local") return local(m.source.path);
   if (m.source?.type === "http") return { kind: "http", url: m.source.url, sha256: m.source.sha256 ?? m.source.checksum };
+  if (m.source?.type === "oci") return { kind: "oci", reference: parseReference(m.source.reference), sha256: m.source.sha256, key: "reference" };
   if (m.path) return local(m.path);
-  return { kind: "http", url: m.url!, sha256: m.sha256 ?? m.checksum };
+  const url = m.url!;
+  if (url.startsWith("oci://")) return { kind: "oci", reference: parseReference(url), sha256: m.sha256 ?? m.checksum, key: "url" };
+  return { kind: "http", url, sha256: m.sha256 ?? m.checksum };
 }
 
 function formatIssues(file: string, issues: z.core.$ZodIssue[]): string {

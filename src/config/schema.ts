@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseReference, ReferenceError } from "../core/oci-reference.js";
 
 // The shape of wasmforge.toml. Every object is strict: an unknown key is a typo until proven otherwise.
 
@@ -54,17 +55,66 @@ const httpSource = z.strictObject({
   checksum: sha256.optional(),
 });
 
+/** Why `text` is not an OCI reference, or undefined when it is one. */
+function referenceProblem(text: string): string | undefined {
+  try {
+    parseReference(text);
+    return undefined;
+  } catch (err) {
+    if (err instanceof ReferenceError) return err.message;
+    throw err;
+  }
+}
+
+/** `REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST]`, with or without `oci://`. */
+const ociReference = z.string().superRefine((text, ctx) => {
+  const problem = referenceProblem(text);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+const ociSource = z.strictObject({
+  type: z.literal("oci"),
+  reference: ociReference,
+  /** The SHA-256 of the module itself: instead of, or beside, the reference's @sha256: manifest digest. */
+  sha256: sha256.optional(),
+});
+
+/** https:// or http://, or oci://REGISTRY/REPOSITORY… */
+const moduleUrl = z.string().superRefine((text, ctx) => {
+  const problem = text.startsWith("oci://")
+    ? referenceProblem(text)
+    : URL.canParse(text)
+      ? undefined
+      : "expected a URL (https://…, or oci://REGISTRY/REPOSITORY:TAG@sha256:DIGEST)";
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** A regular expression that must match a whole tool name. */
+const toolPattern = z.string().min(1).superRefine((pattern, ctx) => {
+  try {
+    new RegExp(`^(?:${pattern})$`, "u");
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: `not a valid regular expression: ${(err as Error).message}` });
+  }
+});
+
+const TOOL_PREFIX = /^[a-zA-Z0-9_-]{1,63}$/;
+
 export const moduleEntry = z
   .strictObject({
     name: z.string().min(1),
     description: z.string().optional(),
     enabled: z.boolean().default(true),
-    source: z.discriminatedUnion("type", [localSource, httpSource]).optional(),
+    source: z.discriminatedUnion("type", [localSource, httpSource, ociSource]).optional(),
     path: z.string().min(1).optional(),
-    url: z.string().url().optional(),
+    url: moduleUrl.optional(),
     sha256: sha256.optional(),
     checksum: sha256.optional(),
     tools: z.array(toolOverride).default([]),
+    /** Put before the name of every tool the module serves (hyper-mcp names tools `<plugin>-<tool>`). */
+    tool_prefix: z.string().regex(TOOL_PREFIX, 'expected 1-63 letters, digits, "_" or "-" (tool names allow only those)').optional(),
+    /** Regular expressions; a tool whose name (before tool_prefix) matches one in full is not served. */
+    hidden_tools: z.array(toolPattern).default([]),
     timeout_ms: positiveInt.optional(),
     max_memory_mb: positiveInt.optional(),
     /** "fresh": a new instance for every call; "keep": one instance per worker, reused. */

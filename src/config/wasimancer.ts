@@ -3,7 +3,7 @@
 // Used by `wasmforge import` and by the admin API's WASImancer-compatible routes.
 
 import { z } from "zod";
-import { isValidToolName, toolNameFromExport } from "../core/naming.js";
+import { isValidToolName, moduleNameFrom, toolNameFromExport } from "../core/naming.js";
 import type { moduleEntry, RawPrompt, RawResource, RawResourceTemplate } from "./schema.js";
 
 /** A `[[modules]]` table as it would be written in wasmforge.toml. */
@@ -81,8 +81,7 @@ function argumentType(a: z.infer<typeof wasimancerArgument>): ArgumentType | und
  */
 export function pluginToModule(plugin: WasimancerPlugin): Converted<ModuleTable> {
   const notes: string[] = [];
-  // Module names follow the tool-name rule here, so the admin API can name them in URLs.
-  const name = isValidToolName(plugin.name) ? plugin.name : plugin.name.replace(/[^a-zA-Z0-9_-]+/g, "-").slice(0, 64) || "module";
+  const name = moduleNameFrom(plugin.name);
   if (name !== plugin.name) notes.push(`plugin "${plugin.name}" became module "${name}" (module names allow 1-64 letters, digits, "_" and "-")`);
   const tools = plugin.functions.map((fn) => functionToTool(plugin.name, fn, notes));
   const module: ModuleTable = { name, ...(plugin.description ? { description: plugin.description } : {}), tools };

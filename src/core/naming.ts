@@ -12,6 +12,14 @@ export function toolNameFromExport(exportName: string): string {
   return cleaned.length > 0 ? cleaned : "tool";
 }
 
+/**
+ * A module name from another tool's plugin name. Module names follow the tool-name rule, so the
+ * admin API can name them in URLs and a prefix made from one is a valid start of a tool name.
+ */
+export function moduleNameFrom(name: string): string {
+  return isValidToolName(name) ? name : name.replace(/[^a-zA-Z0-9_-]+/g, "-").slice(0, 64) || "module";
+}
+
 const STRING_POINTER = /^(ptr|data|buf|buffer|str|string|text|input|msg|message|bytes|s|p)$|_ptr$|^ptr_|_buf$|_data$|_str$/i;
 const STRING_LENGTH = /^(len|length|size|n|count|nbytes|buf_len|data_len|str_len)$|_len$|_length$|_size$|^len_/i;
 
@@ -32,4 +40,23 @@ export function numericParamNames(names: (string | undefined)[]): string[] {
     chosen.push(chosen.includes(candidate) ? `arg${i}` : candidate);
   });
   return chosen;
+}
+
+/**
+ * Why `prefix + name` cannot be served, or undefined when it can. A `tool_prefix` that pushes a
+ * good name past 64 characters is named as the cause.
+ */
+export function toolNameProblem(name: string, prefix = ""): string | undefined {
+  const full = prefix + name;
+  if (isValidToolName(full)) return undefined;
+  if (prefix && isValidToolName(name)) {
+    return `tool name "${full}" (tool_prefix "${prefix}" + "${name}") is ${full.length} characters, over the 64 allowed; shorten tool_prefix or rename the tool with [[modules.tools]] name`;
+  }
+  return `tool name "${full}" is not allowed: use 1-64 letters, digits, "_" or "-"`;
+}
+
+/** A test for `hidden_tools`: true for a name that one of the regular expressions matches in full. */
+export function hiddenToolMatcher(patterns: readonly string[]): (name: string) => boolean {
+  const compiled = patterns.map((p) => new RegExp(`^(?:${p})$`, "u"));
+  return (name) => compiled.some((re) => re.test(name));
 }

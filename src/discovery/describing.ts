@@ -5,7 +5,7 @@
 
 import { specTypeSchemas } from "@modelcontextprotocol/server";
 import type { ModuleSpec } from "../config/load.js";
-import { isValidToolName, toolNameFromExport } from "../core/naming.js";
+import { hiddenToolMatcher, isValidToolName, toolNameFromExport, toolNameProblem } from "../core/naming.js";
 import { formatSignature, type WasmInfo } from "../wasm/reader.js";
 import { checkDeclaredSchema, checkPluginJson, parsePluginJson, type Parser } from "./plugin-json.js";
 import type { Discovery, ExportDecision, PluginInterface, PluginOffers, ToolDef } from "./types.js";
@@ -85,6 +85,7 @@ export async function describePlugin(spec: ModuleSpec, info: WasmInfo, discovery
   const listed = checkPluginJson(specTypeSchemas.ListToolsResult, parsePluginJson(await run(list, listInput), list), list);
 
   const overrides = new Map(spec.tools.map((t) => [t.function_name, t]));
+  const hiddenByPattern = hiddenToolMatcher(spec.hiddenTools);
   const warnings = [...discovery.warnings];
   const tools: ToolDef[] = [];
   const seen = new Set<string>();
@@ -92,14 +93,17 @@ export async function describePlugin(spec: ModuleSpec, info: WasmInfo, discovery
     if (seen.has(t.name)) throw new Error(`${list} lists the tool "${t.name}" twice`);
     seen.add(t.name);
     const override = overrides.get(t.name);
-    if (override?.hidden) continue;
-    const name = override?.name ?? t.name;
-    if (!isValidToolName(name)) {
+    if (override?.hidden || hiddenByPattern(t.name)) continue;
+    const base = override?.name ?? t.name;
+    const name = (spec.toolPrefix ?? "") + base;
+    if (!isValidToolName(base)) {
       throw new Error(
-        `${list} returned the tool name "${name}", which breaks the naming rule (1-64 letters, digits, "_" or "-"); ` +
+        `${list} returned the tool name "${base}", which breaks the naming rule (1-64 letters, digits, "_" or "-"); ` +
           `rename it in the config: [[modules.tools]] function_name = "${t.name}", name = "${toolNameFromExport(t.name)}"`,
       );
     }
+    const problem = toolNameProblem(base, spec.toolPrefix);
+    if (problem) throw new Error(`tool "${t.name}": ${problem}`);
     const inputSchema = checkDeclaredSchema(t.inputSchema, `${list}: tool "${t.name}" has an invalid inputSchema`);
     const outputSchema = t.outputSchema && checkDeclaredSchema(t.outputSchema, `${list}: tool "${t.name}" has an invalid outputSchema`);
     tools.push({

@@ -1,7 +1,7 @@
 import type { ModuleSpec } from "../config/load.js";
 import { detectInterface, discoverDescribing, INTERFACES } from "./describing.js";
 import { classifyExtism, extismInputSchema, isExtismPlugin } from "./extism.js";
-import { isValidToolName, toolNameFromExport } from "../core/naming.js";
+import { hiddenToolMatcher, toolNameFromExport, toolNameProblem } from "../core/naming.js";
 import { classifyRaw, rawInputSchema, rawOutputSchema } from "./raw.js";
 import type { Discovery, ExportDecision, ToolDef } from "./types.js";
 import { formatSignature, type WasmInfo } from "../wasm/reader.js";
@@ -15,6 +15,7 @@ export function discoverTools(spec: ModuleSpec, info: WasmInfo): Discovery {
   const plain = iface && spec.tools.some((t) => t.pattern === "extism" && INTERFACES[iface].exports.includes(t.function_name));
   if (iface && !plain) return discoverDescribing(spec, info, iface);
   const overrides = new Map(spec.tools.map((t) => [t.function_name, t]));
+  const hiddenByPattern = hiddenToolMatcher(spec.hiddenTools);
   const tools: ToolDef[] = [];
   const decisions: ExportDecision[] = [];
   const warnings: string[] = [];
@@ -30,13 +31,15 @@ export function discoverTools(spec: ModuleSpec, info: WasmInfo): Discovery {
     }
     const { shape, rule } = classified;
     const pattern = shape.pattern === "numeric" ? numericPatternName(shape.params, shape.result) : shape.pattern;
-    if (override?.hidden) {
-      decisions.push({ export: fn.name, signature, pattern, rule: "hidden by config" });
+    if (override?.hidden || hiddenByPattern(fn.name)) {
+      decisions.push({ export: fn.name, signature, pattern, rule: override?.hidden ? "hidden by config" : "hidden by config (hidden_tools)" });
       continue;
     }
-    const name = override?.name ?? toolNameFromExport(fn.name);
-    if (!isValidToolName(name)) {
-      warnings.push(`tools.${fn.name}: tool name "${name}" is not allowed: use 1-64 letters, digits, "_" or "-"`);
+    const base = override?.name ?? toolNameFromExport(fn.name);
+    const name = (spec.toolPrefix ?? "") + base;
+    const problem = toolNameProblem(base, spec.toolPrefix);
+    if (problem) {
+      warnings.push(`tools.${fn.name}: ${problem}`);
       decisions.push({ export: fn.name, signature, pattern, rule: `invalid tool name "${name}"` });
       continue;
     }

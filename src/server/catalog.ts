@@ -2,7 +2,7 @@
 // discovery (→ for plugins that describe their own tools, asking them, in a worker). A module that
 // fails is reported and left out; the rest still serve.
 
-import type { Config, ModuleSpec } from "../config/load.js";
+import { sourceOrigin, type Config, type ModuleSpec } from "../config/load.js";
 import { describePlugin, type RunExport } from "../discovery/describing.js";
 import { discoverTools } from "../discovery/index.js";
 import type { Discovery, ToolDef } from "../discovery/types.js";
@@ -91,7 +91,7 @@ export function assembleCatalog(modules: LoadedModule[], loadFailures: ModuleFai
 }
 
 async function loadModule(spec: ModuleSpec, config: Config, previous: Catalog | undefined, describer: () => WorkerPool): Promise<LoadedModule | ModuleFailure> {
-  const origin = spec.source.kind === "local" ? spec.source.path : spec.source.url;
+  const origin = sourceOrigin(spec.source);
   try {
     const { bytes, sha256, origin: where } = await loadModuleBytes(spec, config);
     const key = moduleKey(spec, sha256, config);
@@ -152,7 +152,7 @@ export async function compileModule(
 
 /** Changes whenever the bytes or anything that shapes how they are served changes. */
 function moduleKey(spec: ModuleSpec, sha256: string, config: Config): string {
-  const shaping = JSON.stringify([spec.tools, spec.maxMemoryMb, spec.state, spec.allowedHosts, spec.allowedPaths, spec.pluginConfig, spec.description, spec.timeoutMs, config.server.max_output_mb]);
+  const shaping = JSON.stringify([spec.tools, spec.toolPrefix, spec.hiddenTools, spec.maxMemoryMb, spec.state, spec.allowedHosts, spec.allowedPaths, spec.pluginConfig, spec.description, spec.timeoutMs, config.server.max_output_mb]);
   const digest = sha256Hex(shaping).slice(0, 8);
   return `${spec.name}@${sha256.slice(0, 12)}.${digest}`;
 }

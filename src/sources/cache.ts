@@ -2,6 +2,8 @@
 // read, least-recently-used entries evicted past a size limit. Layout inside the cache directory:
 //   modules/<sha256>.wasm   verified module bytes
 //   modules/<sha256>.json   the record WasmForge wrote for it (where it came from, for `cache list`)
+//   oci/<digest hex>.json   for OCI images: the module a manifest digest resolved to, so a reference
+//                           pinned by digest starts with no network once its module is cached
 //   .wasmforge-tmp/         downloads in progress; renamed into modules/ only once verified
 //
 // `[cache] directory` may be a folder that holds other things (a home folder, "."), so the cache
@@ -22,6 +24,10 @@ export const DEFAULT_MAX_SIZE_MB = 1024;
 const ENTRY = /^([0-9a-f]{64})\.wasm$/;
 const TEMP_DIR = ".wasmforge-tmp";
 const TEMP_FILE = /^\d+-[0-9a-f]{12}\.part$/;
+
+const OCI_DIR = "oci";
+const OCI_ENTRY = /^([0-9a-f]{64})\.json$/;
+const ociRecordSchema = z.object({ digest: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), reference: z.string(), recorded: z.string() });
 
 const recordSchema = z.object({ url: z.string(), downloaded: z.string(), reference: z.string().optional(), digest: z.string().optional() });
 export type CacheRecord = z.infer<typeof recordSchema>;
@@ -128,6 +134,41 @@ export async function commit(dir: string, tmp: string, sha256: string, record: O
   return true;
 }
 
+const ociPath = (dir: string, digest: string) => join(dir, OCI_DIR, `${digest.replace(/^sha256:/, "")}.json`);
+
+/** Remembers that the manifest `digest` (`sha256:…`) holds the module `sha256`. */
+export async function recordOciDigest(dir: string, digest: string, sha256: string, reference: string): Promise<void> {
+  await mkdir(join(dir, OCI_DIR), { recursive: true });
+  const record = { digest, sha256, reference, recorded: new Date().toISOString() };
+  await writeFile(ociPath(dir, digest), JSON.stringify(record) + "\n");
+}
+
+/** The module SHA-256 a manifest digest resolved to before, if recorded. The entry itself is verified when read. */
+export async function lookupOciDigest(dir: string, digest: string): Promise<string | undefined> {
+  return (await readOciRecord(join(dir, OCI_DIR), `${digest.replace(/^sha256:/, "")}.json`))?.sha256;
+}
+
+async function readOciRecord(ociDir: string, name: string): Promise<z.infer<typeof ociRecordSchema> | undefined> {
+  if (!OCI_ENTRY.test(name)) return undefined;
+  try {
+    const parsed = ociRecordSchema.safeParse(JSON.parse(await readFile(join(ociDir, name), "utf8")));
+    // Only a record that names itself is WasmForge's.
+    return parsed.success && parsed.data.digest === `sha256:${name.slice(0, 64)}` ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes the digest records that `pick` chooses (by the module they point at); only files WasmForge wrote. */
+async function removeOciRecords(dir: string, pick: (sha256: string) => boolean): Promise<void> {
+  const ociDir = join(dir, OCI_DIR);
+  const names = await readdir(ociDir).catch(() => [] as string[]);
+  for (const name of names) {
+    const record = await readOciRecord(ociDir, name);
+    if (record && pick(record.sha256)) await rm(join(ociDir, name), { force: true });
+  }
+}
+
 /** Every entry WasmForge recorded, most recently used first. */
 export async function listCache(dir: string): Promise<CacheEntry[]> {
   let names: string[];
@@ -151,7 +192,8 @@ export async function listCache(dir: string): Promise<CacheEntry[]> {
   return entries.sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime());
 }
 
-async function readRecord(dir: string, sha256: string): Promise<CacheRecord | undefined> {
+/** The record WasmForge wrote beside an entry, if any. */
+export async function readRecord(dir: string, sha256: string): Promise<CacheRecord | undefined> {
   try {
     const parsed = recordSchema.safeParse(JSON.parse(await readFile(recordPath(dir, sha256), "utf8")));
     return parsed.success ? parsed.data : undefined;
@@ -165,8 +207,10 @@ export async function clearCache(dir: string): Promise<{ removed: number; bytes:
   const entries = await listCache(dir);
   for (const entry of entries) await removeEntry(dir, entry.sha256);
   await removeTempFiles(dir, () => true);
+  await removeOciRecords(dir, () => true);
   // Only once empty: a folder that holds anything else is left as it is.
   await rmdir(join(dir, TEMP_DIR)).catch(() => undefined);
+  await rmdir(join(dir, OCI_DIR)).catch(() => undefined);
   await rmdir(modulesDir(dir)).catch(() => undefined);
   return { removed: entries.length, bytes: entries.reduce((sum, e) => sum + e.size, 0) };
 }
@@ -183,13 +227,16 @@ async function evict(dir: string, maxBytes: number): Promise<void> {
   await removeTempFiles(dir, (mtimeMs) => mtimeMs < dayAgo);
   const entries = await listCache(dir);
   let total = entries.reduce((sum, e) => sum + e.size, 0);
+  const evicted = new Set<string>();
   for (const entry of [...entries].reverse()) {
-    if (total <= maxBytes) return;
+    if (total <= maxBytes) break;
     if (inUse.has(entry.sha256)) continue;
     await removeEntry(dir, entry.sha256);
+    evicted.add(entry.sha256);
     total -= entry.size;
     log.info(`cache: evicted ${entry.sha256.slice(0, 12)} (${formatBytes(entry.size)}, last used ${entry.lastUsed.toISOString()}) to stay under [cache] max_size_mb`);
   }
+  if (evicted.size) await removeOciRecords(dir, (sha256) => evicted.has(sha256));
   if (total > maxBytes) {
     log.warn(`cache at ${dir} holds ${formatBytes(total)}, over [cache] max_size_mb, but every entry is in use; raise the limit`);
   }
