@@ -136,6 +136,11 @@ async function waitFor(check: () => boolean, what: string): Promise<void> {
   }
 }
 
+/** `serve` may start before a download finishes (it joins later): wait until the tool is listed. */
+async function served(client: { listTools(): Promise<{ tools: { name: string }[] }> }, tool: string): Promise<void> {
+  await expect.poll(async () => (await client.listTools()).tools.map((t) => t.name), { timeout: 15_000 }).toContain(tool);
+}
+
 // Independent cases (own cache, own URL paths): run them side by side.
 describe.concurrent("remote modules", () => {
   it("a pinned module is downloaded and served, and a second start with the server stopped serves it offline", async () => {
@@ -144,6 +149,7 @@ describe.concurrent("remote modules", () => {
 
     const first = await connect(["serve", "--config", file]);
     try {
+      await served(first.client, "add");
       expect(textOf(await first.client.callTool({ name: "add", arguments: { a: 2, b: 3 } }))).toBe("5");
     } finally {
       await first.close();
@@ -154,6 +160,7 @@ describe.concurrent("remote modules", () => {
     await own.close();
     const second = await connect(["serve", "--config", file]);
     try {
+      await served(second.client, "add");
       expect(textOf(await second.client.callTool({ name: "add", arguments: { a: 40, b: 2 } }))).toBe("42");
       expect(second.stderr()).not.toContain("downloading");
     } finally {
@@ -204,6 +211,7 @@ describe.concurrent("remote modules", () => {
     const { file } = remoteConfig(remoteEntry("flaky", `${server.url}/flaky/once.wasm`, EXAMPLE_SHA));
     const c = await connect(["serve", "--config", file]);
     try {
+      await served(c.client, "add");
       expect(textOf(await c.client.callTool({ name: "add", arguments: { a: 1, b: 1 } }))).toBe("2");
       expect(c.stderr()).toContain("answered 500 Internal Server Error; retrying");
     } finally {
@@ -240,6 +248,7 @@ describe.concurrent("remote modules", () => {
 
     const c = await connect(["serve", "--config", file]);
     try {
+      await served(c.client, "add");
       expect(textOf(await c.client.callTool({ name: "add", arguments: { a: 3, b: 4 } }))).toBe("7");
       expect(c.stderr()).toContain(`cache entry ${entry} is corrupted`);
     } finally {

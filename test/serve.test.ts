@@ -101,7 +101,7 @@ describe("serving the default config over stdio", () => {
   });
 
   it("logs go to stderr with a startup summary", () => {
-    expect(server.stderr()).toMatch(/serving \d+ tools from 4 modules/);
+    expect(server.stderr()).toMatch(/serving \d+ tools from 5 modules/);
   });
 });
 

@@ -27,7 +27,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const http = options.http === undefined ? undefined : parseAddress(options.http, "--http");
   const stdio = options.stdio === true || (!tcp && !http);
   log.info(`config ${file}`);
-  const host = await ToolHost.start(config);
+  const host = await ToolHost.start(config, { downloadsInBackground: true });
   const servers = mcpServers(host, { requestStateKey: process.env.WASMFORGE_REQUEST_STATE_KEY || config.server.request_state_key });
   const listeners: Listener[] = [];
   let watcher: Watcher | undefined;

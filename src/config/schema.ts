@@ -147,6 +147,8 @@ const serverSection = z.strictObject({
   max_download_mb: positiveInt.default(64),
   /** Per download attempt, from connecting to the last byte. */
   download_timeout_ms: positiveInt.default(120_000),
+  /** How long `serve` waits for downloads at start or reload before serving without them (they join later). */
+  download_wait_ms: z.number().int().nonnegative().default(2000),
   max_message_kb: positiveInt.default(10 * 1024),
   /** Largest HTTP request body (`serve --http`); larger ones get 413. */
   max_body_kb: positiveInt.default(4 * 1024),

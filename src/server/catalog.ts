@@ -47,24 +47,62 @@ export interface Catalog {
  * `pool` runs the load-time calls of plugins that describe their own tools; a module that loads
  * stays registered in it. Without one, a one-worker pool is made for those calls and closed after.
  */
+export interface LoadResult {
+  modules: LoadedModule[];
+  failures: ModuleFailure[];
+}
+
+/** Modules still loading (downloading, mostly) when the wait ended, and what they will come to. */
+export interface StillLoading {
+  specs: ModuleSpec[];
+  done: Promise<LoadResult>;
+}
+
 export async function buildCatalog(config: Config, previous?: Catalog, pool?: WorkerPool): Promise<Catalog> {
   const { modules, failures } = await loadModules(config, previous, pool);
   return assembleCatalog(modules, failures);
 }
 
 /** Loads every module of the config, in parallel; unchanged modules are taken from `previous`. */
-export async function loadModules(config: Config, previous?: Catalog, pool?: WorkerPool): Promise<{ modules: LoadedModule[]; failures: ModuleFailure[] }> {
+export async function loadModules(config: Config, previous?: Catalog, pool?: WorkerPool): Promise<LoadResult> {
   let own: WorkerPool | undefined;
   const describer = () => pool ?? (own ??= new WorkerPool(1));
   const results = await Promise.all(config.modules.map((spec) => loadModule(spec, config, previous, describer)));
   await own?.close();
-  const modules: LoadedModule[] = [];
-  const failures: ModuleFailure[] = [];
-  for (const result of results) {
-    if ("error" in result) failures.push(result);
-    else modules.push(result);
+  return split(results);
+}
+
+/**
+ * Loads every module of the config in parallel, but waits at most `waitMs` for them: what has
+ * loaded by then is returned, and the rest (slow downloads) keep loading in `stillLoading`.
+ */
+export async function loadModulesWaiting(config: Config, previous: Catalog | undefined, pool: WorkerPool, waitMs: number): Promise<LoadResult & { stillLoading?: StillLoading }> {
+  const settled = new Map<number, LoadedModule | ModuleFailure>();
+  const loads = config.modules.map((spec, i) => loadModule(spec, config, previous, () => pool).then((r) => void settled.set(i, r)));
+  // Local files are always waited for; only downloads may be left to join later.
+  await Promise.all(loads.filter((_, i) => config.modules[i]!.source.kind === "local"));
+  if (Number.isFinite(waitMs)) {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+    await Promise.race([Promise.all(loads), waited]);
+    clearTimeout(timer);
+  } else {
+    await Promise.all(loads);
   }
-  return { modules, failures };
+  const ready = split([...settled.values()]);
+  const later = config.modules.map((_, i) => i).filter((i) => !settled.has(i));
+  if (later.length === 0) return ready;
+  const done = Promise.all(later.map((i) => loads[i]!)).then(() => split(later.map((i) => settled.get(i)!)));
+  return { ...ready, stillLoading: { specs: later.map((i) => config.modules[i]!), done } };
+}
+
+function split(results: (LoadedModule | ModuleFailure)[]): LoadResult {
+  const result: LoadResult = { modules: [], failures: [] };
+  for (const loaded of results) {
+    if ("error" in loaded) result.failures.push(loaded);
+    else result.modules.push(loaded);
+  }
+  return result;
 }
 
 /** First module in the list keeps a clashing name; the clash is reported with both modules. */

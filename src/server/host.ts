@@ -8,7 +8,7 @@ import { log, writeLog } from "../core/log.js";
 import { serialQueue } from "../core/serial.js";
 import { WorkerPool, defaultPoolSize, type CallOutcome } from "../runtime/pool.js";
 import { callTool } from "./call-tool.js";
-import { assembleCatalog, buildCatalog, loadModules, type Catalog, type LoadedModule, type ModuleFailure } from "./catalog.js";
+import { assembleCatalog, loadModulesWaiting, type Catalog, type LoadedModule, type ModuleFailure, type StillLoading } from "./catalog.js";
 import { configOffers } from "./config-offers.js";
 import type { CallContext, ModuleCall } from "./context.js";
 import { invalidParams, resourceNotFound } from "./errors.js";
@@ -45,21 +45,39 @@ export class ToolHost {
   private readonly reloads = serialQueue();
   private served: Served;
 
+  private readonly downloads = new Set<Promise<void>>();
+  private closed = false;
+
   private constructor(
     public config: Config,
     catalog: Catalog,
     readonly pool: WorkerPool,
+    private readonly downloadsInBackground: boolean,
   ) {
     this.served = this.serve(config, catalog);
   }
 
-  static async start(config: Config): Promise<ToolHost> {
+  /**
+   * `downloadsInBackground` (serve): a slow download does not hold up the start. The host waits at
+   * most `[server] download_wait_ms` for the modules, serves those that loaded, and the rest join
+   * as they arrive (clients hear list_changed). Otherwise (the author commands) every module is
+   * loaded before this resolves.
+   */
+  static async start(config: Config, options: { downloadsInBackground?: boolean } = {}): Promise<ToolHost> {
     const pool = new WorkerPool(config.server.pool_size ?? defaultPoolSize());
-    const catalog = await buildCatalog(config, undefined, pool);
+    const background = options.downloadsInBackground === true;
+    const { modules, failures, stillLoading } = await loadModulesWaiting(config, undefined, pool, background ? config.server.download_wait_ms : Infinity);
+    const catalog = assembleCatalog(modules, failures);
     for (const m of catalog.modules) pool.register(m.key, m.module, m.options);
-    const host = new ToolHost(config, catalog, pool);
+    const host = new ToolHost(config, catalog, pool, background);
     reportCatalog(catalog, host.served.sources);
+    host.joinLater(config, stillLoading);
     return host;
+  }
+
+  /** Whether modules are still being downloaded (they are not served yet). */
+  get downloading(): boolean {
+    return this.downloads.size > 0;
   }
 
   get current(): Catalog {
@@ -127,6 +145,7 @@ export class ToolHost {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.pool.close();
   }
 
@@ -186,16 +205,48 @@ export class ToolHost {
 
   private async reloadNow(): Promise<ReloadReport> {
     const config = loadConfig(this.config.file);
-    const before = this.served;
-    const { modules, failures } = await loadModules(config, before.catalog, this.pool);
-    // A module whose new version fails to load keeps serving its last good version.
-    for (const failure of failures) {
-      const good = before.catalog.modules.find((m) => m.spec.name === failure.module);
+    const before = this.served.catalog;
+    const waitMs = this.downloadsInBackground ? config.server.download_wait_ms : Infinity;
+    const { modules, failures, stillLoading } = await loadModulesWaiting(config, before, this.pool, waitMs);
+    // A module whose new version fails to load, or is still loading, keeps serving its last good version.
+    for (const name of [...failures.map((f) => f.module), ...(stillLoading?.specs ?? []).map((s) => s.name)]) {
+      const good = before.modules.find((m) => m.spec.name === name);
       if (good) {
-        log.warn(`module "${failure.module}" keeps serving its last good version`);
+        log.warn(`module "${name}" keeps serving its last good version`);
         modules.push(good);
       }
     }
+    const report = this.swap(config, modules, failures);
+    this.joinLater(config, stillLoading);
+    return report;
+  }
+
+  /** Modules still loading when the host stopped waiting are swapped in as they arrive. */
+  private joinLater(config: Config, stillLoading: StillLoading | undefined): void {
+    if (!stillLoading) return;
+    const { specs } = stillLoading;
+    const list = specs.map((s) => `"${s.name}"`).join(", ");
+    log.info(`module${specs.length === 1 ? "" : "s"} ${list} still loading (downloading?); serving the others now, and ${specs.length === 1 ? "its" : "their"} tools once ${specs.length === 1 ? "it arrives" : "they arrive"}`);
+    const arrival = stillLoading.done.then((arrived) =>
+      this.reloads(async () => {
+        // A reload since started its own downloads: these arrived for a config no longer served.
+        if (this.closed || this.config !== config) {
+          for (const m of arrived.modules) if (!this.served.catalog.modules.some((s) => s.key === m.key)) this.pool.unregister(m.key);
+          return;
+        }
+        const names = new Set(specs.map((s) => s.name));
+        const kept = this.served.catalog.modules.filter((m) => !names.has(m.spec.name));
+        const keptFailures = this.served.catalog.failures.filter((f) => !names.has(f.module));
+        this.swap(config, [...kept, ...arrived.modules], [...keptFailures, ...arrived.failures]);
+      }),
+    );
+    this.downloads.add(arrival);
+    void arrival.finally(() => this.downloads.delete(arrival));
+  }
+
+  /** Serves a new set of modules: registers, swaps, unloads what left once idle, reports, notifies. */
+  private swap(config: Config, modules: LoadedModule[], failures: ModuleFailure[]): ReloadReport {
+    const before = this.served;
     const order = config.modules.map((m) => m.name);
     modules.sort((a, b) => order.indexOf(a.spec.name) - order.indexOf(b.spec.name));
     const rebuilt = assembleCatalog(modules, failures);
