@@ -243,7 +243,8 @@ describe("modules that fail to load", () => {
     try {
       const { tools } = await server.client.listTools();
       expect(tools.filter((t) => t.name === "add")).toHaveLength(1);
-      expect(server.stderr()).toMatch(/module "second".*tool name "add".*clashes with module "first".*function_name = "add", name = "second_add"/);
+      // stderr is its own pipe: the report may arrive after the answer on stdout.
+      await expect.poll(() => server.stderr()).toMatch(/module "second".*tool name "add".*clashes with module "first".*function_name = "add", name = "second_add"/);
     } finally {
       await server.close();
     }
