@@ -89,7 +89,8 @@ export async function loadModulesWaiting(config: Config, previous: Catalog | und
   } else {
     await Promise.all(loads);
   }
-  const ready = split([...settled.values()]);
+  // In config order: the first module to name a tool keeps it.
+  const ready = split(config.modules.map((_, i) => settled.get(i)).filter((r) => r !== undefined));
   const later = config.modules.map((_, i) => i).filter((i) => !settled.has(i));
   if (later.length === 0) return ready;
   const done = Promise.all(later.map((i) => loads[i]!)).then(() => split(later.map((i) => settled.get(i)!)));
