@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -24,9 +24,9 @@ export function writeConfig(toml: string, dir = tempDir()): string {
   return file;
 }
 
-/** A `[[modules]]` entry for one of the committed test modules. */
+/** A `[[modules]]` entry for one of the committed test modules (or a module at an absolute path). */
 export function moduleEntry(name: string, file: string, extra = ""): string {
-  return `[[modules]]\nname = "${name}"\npath = "${join(MODULES, file)}"\n${extra}\n`;
+  return `[[modules]]\nname = "${name}"\npath = "${isAbsolute(file) ? file : join(MODULES, file)}"\n${extra}\n`;
 }
 
 export interface Connected {

@@ -52,7 +52,7 @@ function parseJson(field: string, text: string): unknown {
 export function parseModuleField(text: string, nameFromUrl?: string): ModuleTable {
   const json = parseJson("module", text);
   if (json && typeof json === "object" && !Array.isArray(json)) {
-    const refused = Object.keys(json).find((key) => key in REFUSED);
+    const refused = Object.keys(json).find((key) => Object.hasOwn(REFUSED, key));
     if (refused) throw new DefinitionError(`module.${refused}: not accepted in an upload: ${REFUSED[refused]}`);
   }
   const parsed = definitionSchema.safeParse(json);

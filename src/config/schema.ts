@@ -21,6 +21,12 @@ const sha256 = z
 
 const positiveInt = z.number().int().positive();
 
+/** Timers in Node hold at most 2^31-1 ms; a larger deadline would fire at once. */
+const milliseconds = positiveInt.max(2_147_483_647, "expected at most 2147483647 (about 24.8 days): a longer deadline cannot be timed");
+/** A 32-bit WebAssembly memory holds at most 65536 pages of 64 KiB. */
+const memoryMb = positiveInt.max(4096, "expected at most 4096: a 32-bit WebAssembly memory holds at most 4 GiB");
+const outputMb = positiveInt.max(512, "expected at most 512: a result is held in memory as one string");
+
 const jsonSchemaObject = z.record(z.string(), z.unknown());
 
 const argumentSpec = z.strictObject({
@@ -40,7 +46,7 @@ const toolOverride = z.strictObject({
   hidden: z.boolean().default(false),
   /** Extism functions: "json" passes the arguments object as JSON (default); "text" passes the string argument `input` as it is. */
   input: z.enum(["json", "text"]).optional(),
-  timeout_ms: positiveInt.optional(),
+  timeout_ms: milliseconds.optional(),
 });
 
 const localSource = z.strictObject({
@@ -115,8 +121,8 @@ export const moduleEntry = z
     tool_prefix: z.string().regex(TOOL_PREFIX, 'expected 1-63 letters, digits, "_" or "-" (tool names allow only those)').optional(),
     /** Regular expressions; a tool whose name (before tool_prefix) matches one in full is not served. */
     hidden_tools: z.array(toolPattern).default([]),
-    timeout_ms: positiveInt.optional(),
-    max_memory_mb: positiveInt.optional(),
+    timeout_ms: milliseconds.optional(),
+    max_memory_mb: memoryMb.optional(),
     /** "fresh": a new instance for every call; "keep": one instance per worker, reused. */
     state: z.enum(["fresh", "keep"]).optional(),
     allowed_hosts: z.array(z.string()).default([]),
@@ -138,17 +144,17 @@ export const moduleEntry = z
 const serverSection = z.strictObject({
   name: z.string().default("wasmforge"),
   version: z.string().optional(),
-  timeout_ms: positiveInt.default(10_000),
-  max_memory_mb: positiveInt.default(256),
-  max_output_mb: positiveInt.default(16),
+  timeout_ms: milliseconds.default(10_000),
+  max_memory_mb: memoryMb.default(256),
+  max_output_mb: outputMb.default(16),
   pool_size: positiveInt.optional(),
   allow_unpinned: z.boolean().default(false),
   allow_insecure_http: z.boolean().default(false),
   max_download_mb: positiveInt.default(64),
   /** Per download attempt, from connecting to the last byte. */
-  download_timeout_ms: positiveInt.default(120_000),
+  download_timeout_ms: milliseconds.default(120_000),
   /** How long `serve` waits for downloads at start or reload before serving without them (they join later). */
-  download_wait_ms: z.number().int().nonnegative().default(2000),
+  download_wait_ms: z.number().int().nonnegative().max(2_147_483_647).default(2000),
   max_message_kb: positiveInt.default(10 * 1024),
   /** Largest HTTP request body (`serve --http`); larger ones get 413. */
   max_body_kb: positiveInt.default(4 * 1024),
