@@ -1,7 +1,7 @@
 import { findConfig, loadConfig } from "../config/load.js";
 import { log } from "../core/log.js";
 import { ToolHost } from "../server/host.js";
-import { mcpServers } from "../server/mcp-server.js";
+import { mcpServers, type McpServers } from "../server/mcp-server.js";
 import { watchHost, type Watcher } from "../server/watch.js";
 import { parseAddress } from "../transports/bind.js";
 import type { Listener } from "../transports/listener.js";
@@ -27,10 +27,10 @@ export async function serve(options: ServeOptions): Promise<void> {
   const http = options.http === undefined ? undefined : parseAddress(options.http, "--http");
   const stdio = options.stdio === true || (!tcp && !http);
   log.info(`config ${file}`);
-  const host = await ToolHost.start(config, { downloadsInBackground: true });
-  const servers = mcpServers(host, { requestStateKey: process.env.WASMFORGE_REQUEST_STATE_KEY || config.server.request_state_key });
   const listeners: Listener[] = [];
   let watcher: Watcher | undefined;
+  let host: ToolHost | undefined;
+  let servers: McpServers | undefined;
 
   let stopping = false;
   const shutdown = async (why: string) => {
@@ -46,21 +46,27 @@ export async function serve(options: ServeOptions): Promise<void> {
     log.info(`${why}: finishing in-flight calls, then exiting`);
     await watcher?.close();
     await Promise.all(listeners.map((l) => l.close()));
-    servers.close();
-    await host.close();
-    // Let stdout flush the last responses before the process ends.
+    servers?.close();
+    await host?.close();
+    // Let stdout flush the last responses before the process ends; a stdout nobody reads any
+    // more (the client quit) must not keep the process alive.
+    process.exitCode = 0;
+    setTimeout(() => process.exit(0), 2000);
     process.stdout.write("", () => process.exit(0));
   };
-  // Before anything slow starts (the watcher, the listeners): a signal during start-up still
-  // shuts down cleanly instead of killing the process.
+  // First of all: a signal during start-up still shuts down cleanly instead of killing the process.
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  host = await ToolHost.start(config, { downloadsInBackground: true });
+  servers = mcpServers(host, { requestStateKey: process.env.WASMFORGE_REQUEST_STATE_KEY || config.server.request_state_key });
+  // A signal during start-up: the shutdown already ran, with nothing started yet.
+  if (stopping) return void (await host.close());
   watcher = options.watch === false ? undefined : watchHost(host);
   await watcher?.ready;
 
   const allowRemote = options.allowRemote === true;
   const maxMessageBytes = config.server.max_message_kb * 1024;
-  if (tcp) listeners.push(await (await import("../transports/tcp.js")).serveTcp(servers, { address: tcp, allowRemote, maxMessageBytes }));
+  if (tcp) listeners.push(await (await import("../transports/tcp.js")).serveTcp(servers, { address: tcp, allowRemote, maxMessageBytes, messageIdleMs: config.server.message_idle_ms }));
   if (http) {
     listeners.push(
       await (await import("../transports/http.js")).serveHttp(host, servers, {

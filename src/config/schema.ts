@@ -156,6 +156,8 @@ const serverSection = z.strictObject({
   /** How long `serve` waits for downloads at start or reload before serving without them (they join later). */
   download_wait_ms: z.number().int().nonnegative().max(2_147_483_647).default(2000),
   max_message_kb: positiveInt.default(10 * 1024),
+  /** A TCP connection holding an unfinished message that makes no progress for this long is closed. */
+  message_idle_ms: milliseconds.default(30_000),
   /** Largest HTTP request body (`serve --http`); larger ones get 413. */
   max_body_kb: positiveInt.default(4 * 1024),
   /** 2025-era HTTP sessions open at once (2026-07-28 requests hold none). */

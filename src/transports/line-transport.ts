@@ -181,7 +181,7 @@ export class LineTransport implements Transport {
     clearTimeout(this.partialTimer);
     if (this.buffered === 0 && !this.skipping) return;
     this.partialTimer = setTimeout(() => {
-      this.options.onProtocolError?.(`an unfinished message sat idle for ${timeout} ms`);
+      this.options.onProtocolError?.(`an unfinished message sat idle for ${timeout} ms ([server] message_idle_ms)`);
       void this.close();
     }, timeout);
     this.partialTimer.unref();

@@ -15,6 +15,8 @@ export interface TcpOptions {
   address: Address;
   allowRemote: boolean;
   maxMessageBytes: number;
+  /** A connection holding an unfinished message that does not grow for this long is closed. */
+  messageIdleMs: number;
 }
 
 /**
@@ -22,9 +24,6 @@ export interface TcpOptions {
  * JSON. A connection that opens with an HTTP request line is a browser, not an MCP client.
  */
 const HTTP_REQUEST_LINE = /^[A-Z]{3,7} \S+ HTTP\/\d/;
-
-/** A connection holding an unfinished message that stops growing for this long is closed. */
-export const PARTIAL_LINE_TIMEOUT_MS = 30_000;
 
 export async function serveTcp(servers: McpServers, options: TcpOptions): Promise<Listener> {
   checkExposure("tcp", options.address, options.allowRemote, log.warn);
@@ -60,7 +59,7 @@ export async function serveTcp(servers: McpServers, options: TcpOptions): Promis
       const transport = new LineTransport(socket, socket, {
         maxMessageBytes: options.maxMessageBytes,
         onOversize: "close",
-        partialLineTimeoutMs: PARTIAL_LINE_TIMEOUT_MS,
+        partialLineTimeoutMs: options.messageIdleMs,
         onProtocolError: (reason) => log.warn(`tcp ${peer}: closing the connection: ${reason}`),
         // The input ended (half-close, or `echo … | nc`): every request read was answered.
         onDrained: () => void closeHandle(),
