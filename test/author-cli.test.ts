@@ -220,6 +220,10 @@ describe.concurrent("wasmforge new", () => {
     for (const step of ["npm install", "npm run build", `wasmforge call greet '{"name":"Ada"}'`, "npm run build:watch", "wasmforge serve"]) {
       expect(readme).toContain(step);
     }
+    // The Inspector takes --config itself unless `--` ends its options.
+    expect(readme).toContain(`npx @modelcontextprotocol/inspector -- wasmforge serve --config ${dir}/wasmforge.toml`);
+    // The scaffold's PDK is the file WasmForge's own plugins are built with.
+    expect(readFileSync(join(dir, "assembly", "pdk.ts"), "utf8")).toBe(readFileSync(join(ROOT, "modules", "extism", "pdk.ts"), "utf8"));
 
     // Stand-in for `npm install`: this repo's node_modules has the same AssemblyScript, offline.
     symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");

@@ -1,9 +1,11 @@
-// pdk.ts — a minimal hand-written Extism PDK for AssemblyScript, shared by the
-// plugins in this directory. Only the `extism:host/env` kernel functions that
-// @extism/extism 1.0.x provides are used.
+// pdk.ts — a minimal hand-written Extism PDK for AssemblyScript: the host
+// functions a tool needs, declared by hand, and a small JSON reader. WasmForge's
+// example plugins use it, and `wasmforge new` copies it into every new project.
+// Only the `extism:host/env` kernel functions every Extism host provides are
+// used (and only those a plugin calls end up imported).
 //
-// Built with `--runtime stub --use abort=pdk/abort`, so the module imports
-// nothing but `extism:host/env`.
+// Build with `--runtime stub --use abort=<path to this file>/abort`, so the
+// module imports nothing but `extism:host/env`.
 
 @external("extism:host/env", "input_length")
 declare function input_length(): u64;
