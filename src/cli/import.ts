@@ -9,7 +9,7 @@ import { parse as parseToml, stringify, TomlError } from "smol-toml";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import { convertHyperMcp, hyperMcpSchema } from "../config/hyper-mcp.js";
-import { ConfigError, parseConfig, type Config } from "../config/load.js";
+import { ConfigError, parseConfig, type Config, type ModuleSpec } from "../config/load.js";
 import { formatKeyPath } from "../core/format.js";
 import {
   convertPrompts,
@@ -21,9 +21,10 @@ import {
   resourcesFile,
   type ModuleTable,
 } from "../config/wasimancer.js";
+import { EXTISM_NAMESPACE } from "../discovery/extism.js";
 import { discoverTools } from "../discovery/index.js";
 import type { Discovery } from "../discovery/types.js";
-import { readWasmInfo } from "../wasm/reader.js";
+import { readWasmInfo, type WasmInfo } from "../wasm/reader.js";
 import { log } from "../core/log.js";
 
 export interface ImportOptions {
@@ -122,11 +123,11 @@ function importWasimancer(plugins: string | undefined, data: unknown, options: I
 
 function convertPlugins(file: string, data: z.infer<typeof pluginsFile>, base: string, notes: string[]): ModuleTable[] {
   const dir = dirname(resolve(file));
-  if (data.plugins.length) {
-    notes.push(
-      `${file}: WASImancer let every plugin reach any host; WasmForge lets a module reach none unless its allowed_hosts lists them. ` +
-        `Add allowed_hosts = ["example.com"] to modules that make HTTP requests.`,
-    );
+  // WASImancer passes its WASM_* environment variables to every plugin as config.
+  const environment = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => /^WASM_/.test(e[0]) && e[1] !== undefined));
+  const carried = Object.keys(environment);
+  if (carried.length > 0 && data.plugins.length > 0) {
+    notes.push(`${file}: carried ${carried.join(", ")} from the environment into every module's config, as WASImancer passes WASM_* variables to its plugins`);
   }
   return data.plugins.map((plugin, i) => {
     if (!plugin.path) throw new ImportError(`${file}: plugins[${i}].path: required (where the .wasm file is)`);
@@ -135,18 +136,27 @@ function convertPlugins(file: string, data: z.infer<typeof pluginsFile>, base: s
     const { name, description, ...rest } = converted.value;
     // WASImancer joins the path to its plugins directory, even one starting with "/".
     const wasm = resolve(dir, plugin.path.replace(/^\/+/, ""));
-    return { name, ...(description ? { description } : {}), path: relative(base, wasm).split(sep).join("/"), ...rest };
+    const config = carried.length > 0 ? { config: { ...environment, ...(rest.config as Record<string, string> | undefined) } } : {};
+    return { name, ...(description ? { description } : {}), path: relative(base, wasm).split(sep).join("/"), ...rest, ...config };
   });
 }
 
-/** WASImancer serves only the listed functions: hide the others, for the modules whose file can be read. */
+/**
+ * What can be learned from each converted module's bytes, for the modules whose file can be read:
+ * WASImancer serves only the listed functions, so the others are hidden; and where a module makes
+ * HTTP requests or reads WASM_* config keys that nothing sets now, the note says what to add.
+ */
 function hideUnlistedExports(modules: ModuleTable[], config: Config, notes: string[]): void {
   for (const table of modules) {
     const spec = config.modules.find((m) => m.name === table.name);
     if (!spec || spec.source.kind !== "local") continue;
     let discovered: Discovery;
+    let bytes: Uint8Array;
+    let info: WasmInfo;
     try {
-      discovered = discoverTools(spec, readWasmInfo(new Uint8Array(readFileSync(spec.source.path))));
+      bytes = new Uint8Array(readFileSync(spec.source.path));
+      info = readWasmInfo(bytes);
+      discovered = discoverTools(spec, info);
     } catch (err) {
       notes.push(
         `module "${table.name}": could not read ${spec.source.path} (${(err as Error).message}), so exports its plugins.yml entry ` +
@@ -154,10 +164,36 @@ function hideUnlistedExports(modules: ModuleTable[], config: Config, notes: stri
       );
       continue;
     }
+    notes.push(...needsFromBytes(table, spec, bytes, info));
     if (discovered.interface) continue;
     const hidden = hideUnlisted(table, discovered.tools.map((t) => t.function));
     if (hidden.length) notes.push(`module "${table.name}": hid exports plugins.yml does not list: ${hidden.join(", ")}`);
   }
+}
+
+/** Hosts a module names in its code and WASM_* config keys it reads, when its config does not grant them. */
+function needsFromBytes(table: ModuleTable, spec: ModuleSpec, bytes: Uint8Array, info: WasmInfo): string[] {
+  const notes: string[] = [];
+  const text = Buffer.from(bytes).toString("latin1");
+  const makesRequests = info.imports.some((i) => i.module === EXTISM_NAMESPACE && i.name === "http_request");
+  if (makesRequests && spec.allowedHosts.length === 0) {
+    const hosts = [...new Set([...text.matchAll(/https?:\/\/([a-z0-9][a-z0-9.-]*[a-z0-9])/gi)].map((m) => m[1]!.toLowerCase()))];
+    notes.push(
+      hosts.length > 0
+        ? `module "${table.name}" makes HTTP requests, and WASImancer let it reach any host; WasmForge lets it reach none unless allowed. ` +
+            `The hosts its code names: add allowed_hosts = [${hosts.map((h) => `"${h}"`).join(", ")}] to it (keep only those it should reach)`
+        : `module "${table.name}" makes HTTP requests, and WASImancer let it reach any host; WasmForge lets it reach none unless allowed. ` +
+            "Its code names no host (it may build URLs from its input): add the hosts it should reach to its allowed_hosts",
+    );
+  }
+  const keys = [...new Set([...text.matchAll(/WASM_[A-Z0-9_]+/g)].map((m) => m[0]))].filter((key) => !Object.hasOwn(spec.pluginConfig, key));
+  if (keys.length > 0) {
+    notes.push(
+      `module "${table.name}" reads config ${keys.join(", ")}, which WASImancer filled from WASM_* environment variables and nothing sets now: ` +
+        `add config = { ${keys.map((k) => `${k} = "…"`).join(", ")} } to it, or set those variables when you run \`wasmforge import\``,
+    );
+  }
+  return notes;
 }
 
 function readYaml<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
