@@ -132,48 +132,75 @@ function hex(n: number): string {
  * Throws WasmFormatError, naming the opcode and its byte offset, for one WasmForge does not know.
  */
 export function skipInstruction(r: Reader): void {
+  const bytes = r.bytes;
   const at = r.pos;
-  const op = r.byte();
+  if (at >= r.end) throw new WasmFormatError("unexpected end of module");
+  const op = bytes[at]!;
   let kind = PLAIN[op]!;
+  let pos = at + 1;
   if (op >= 0xfb && op <= 0xfe) {
     const prefix = PREFIXES[op]!;
+    r.pos = pos;
     const sub = r.u32();
+    pos = r.pos;
     kind = sub < prefix.table.length ? prefix.table[sub]! : BAD;
     if (kind === BAD) {
       throw new WasmFormatError(`unknown ${prefix.family} instruction ${hex(op)} ${hex(sub)} at byte offset ${at}`);
     }
   }
+  // The common layouts step over LEB128 numbers by hand, checking the end once: a byte read past
+  // the array is undefined, which ends a number like a byte without the continuation bit.
   switch (kind) {
     case NONE:
-      return;
+      break;
     case LEB:
-      r.skipLeb();
-      return;
+      while (bytes[pos++]! & 0x80);
+      break;
     case LEB2:
-      r.skipLeb();
-      r.skipLeb();
+      while (bytes[pos++]! & 0x80);
+      while (bytes[pos++]! & 0x80);
+      break;
+    case MEMARG:
+    case MEMARG_LANE: {
+      const flags = bytes[pos]!;
+      if (flags & 0x80) {
+        // flags of more than one byte: rare enough for the reader
+        r.pos = pos;
+        skipMemarg(r);
+        pos = r.pos;
+      } else {
+        pos++;
+        if (flags & 0x40) while (bytes[pos++]! & 0x80); // multi-memory: explicit memory index
+        while (bytes[pos++]! & 0x80); // offset (u64 with memory64)
+      }
+      if (kind === MEMARG_LANE) pos++;
+      break;
+    }
+    case BYTES1:
+      pos += 1;
+      break;
+    case BYTES4:
+      pos += 4;
+      break;
+    case BYTES8:
+      pos += 8;
+      break;
+    case BYTES16:
+      pos += 16;
+      break;
+    default:
+      r.pos = pos;
+      skipRare(r, kind, op, at);
       return;
+  }
+  if (pos > r.end) throw new WasmFormatError("unexpected end of module");
+  r.pos = pos;
+}
+
+function skipRare(r: Reader, kind: number, op: number, at: number): void {
+  switch (kind) {
     case BLOCK:
       skipBlockType(r);
-      return;
-    case MEMARG:
-      skipMemarg(r);
-      return;
-    case MEMARG_LANE:
-      skipMemarg(r);
-      r.skip(1);
-      return;
-    case BYTES1:
-      r.skip(1);
-      return;
-    case BYTES4:
-      r.skip(4);
-      return;
-    case BYTES8:
-      r.skip(8);
-      return;
-    case BYTES16:
-      r.skip(16);
       return;
     case BR_TABLE: {
       const count = r.u32();
