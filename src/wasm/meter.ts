@@ -23,19 +23,22 @@
 // past the moment fuel ran out. Branches that skip code are charged as if they ran it.
 //
 // The check, where `f` is the fuel and COST the region's instruction count:
-//   f = f - COST; if (f < 0) { f = out_of_fuel(); if (f < 0) unreachable }
-// When out_of_fuel is called, the fuel global holds the (negative) balance after the charge; its
-// result becomes the new balance.
+//   f = f - COST; if (f < 0) { f = refill(f) }
+// where refill, a function the rewrite appends, puts the balance in the global, calls
+// out_of_fuel, traps on a negative answer and returns it. So when out_of_fuel is called the fuel
+// global holds the (negative) balance after the charge, and its answer becomes the new balance.
+// At a loop header the refill runs outside the loop (see BodyMeter).
 //
 // Where the count lives while a function runs (MeterOptions.counter):
 //   "global": every check reads and writes the global.
-//   "local" (default): a function with loops copies the global into a local at entry, spends from
-//     the local at its loop headers, and writes it back before it calls, returns, throws or
-//     branches out of the body, and before asking the host; it reads the global back after calls
-//     and at catch clauses. A loop then keeps its counter in a register instead of a round trip
-//     through memory every iteration (see bench/meter.mjs for the difference). Functions without
-//     loops check the global at entry either way. If an exception skips a write-back, the fuel a
-//     callee spent is forgotten (accounting, never safety: every check still spends).
+//   "local" (default): a function with a loop that makes no calls copies the global into a local
+//     at entry, spends from the local, and writes it back before it calls, returns, throws or
+//     branches out of the body; it reads the global back after calls and at catch clauses. Such
+//     a tight loop then keeps its counter in a register instead of a round trip through memory
+//     every iteration (bench/meter.mjs measures the difference). Other functions use the global:
+//     where every loop calls, the write-backs would cost more than they save. If an exception
+//     skips a write-back, the fuel a callee spent is forgotten (accounting, never safety: every
+//     check still spends).
 
 import { Reader, WasmFormatError, sections, type Section } from "./reader.js";
 import { encodeU32, SECTION_ORDER } from "./rewrite.js";
@@ -460,11 +463,16 @@ function assemble(
   return out.bytes();
 }
 
-// Edits found in a function body, applied in order when it is written out.
-const CHECK = 0; // insert a check; a = region
-const FUNC_INDEX = 1; // re-encode the function index in [pos, a) as b
-const STORE = 2; // "local" counter: write the local back to the global before the instruction at pos
-const LOAD = 3; // "local" counter: read the global into the local at pos (after a call, at a catch)
+// Edits found in a function body, applied in order when it is written out. Each is four numbers:
+// position, kind, a, b.
+const ENTRY_CHECK = 0; // the check at the function entry; a = region
+const LOOP_OPEN = 1; // a loop whose slow path moves out of it: wrappers before the loop; [a, b) = its block type
+const LOOP_CHECK = 2; // the check at a loop header; a = region, b = 1 when the loop's slow path moved out
+const LOOP_CLOSE = 3; // after the end of a loop whose slow path moved out; a = region
+const FUNC_INDEX = 4; // re-encode the function index in [pos, a) as b
+const LABEL = 5; // re-encode the label index in [pos, a) as b (wrappers changed the depth)
+const STORE = 6; // "local" counter: write the local back to the global before the instruction at pos
+const LOAD = 7; // "local" counter: read the global into the local at pos (after a call, at a catch)
 
 /** Locals V8 accepts in one function; a function at the limit keeps its count in the global. */
 const MAX_LOCALS = 50_000;
@@ -483,7 +491,7 @@ function meterCode(bytes: Uint8Array, section: Section, layout: Layout, plan: Pl
   }
   const out = new ByteWriter(Math.ceil((section.end - section.start) * 1.3) + 64);
   out.u32(count + (count > 0 ? 1 : 0));
-  const m = new BodyMeter(bytes, layout.importedFuncs, plan);
+  const m = new BodyMeter(bytes, layout, plan);
   for (let i = 0; i < count; i++) {
     const size = r.u32();
     const end = r.pos + size;
@@ -517,35 +525,63 @@ function refillBody(fuelGlobal: number, outOfFuel: number): number[] {
   return [...encodeU32(code.length), ...code];
 }
 
-/** Meters one function body at a time, reusing its buffers across bodies. */
+/**
+ * Meters one function body at a time, reusing its buffers across bodies.
+ *
+ * A loop header's check must not call anything inside the loop: a call in a loop body makes V8
+ * spill the loop's registers around it on every iteration (measured: a tight loop ran at 0.75×
+ * with the call inline, 0.97× without). So a loop is wrapped, and its slow path runs outside it:
+ *
+ *   block bt                      ;; $exit
+ *     loop bt                     ;; $resume
+ *       block                     ;; $refill
+ *         loop bt                 ;; the original loop
+ *           CHARGE; br_if $refill (when the fuel went below zero)
+ *           ...the loop's body...
+ *         end
+ *         br $exit                ;; leaving the loop normally
+ *       end
+ *       fuel = refill(fuel) + COST  ;; the header charges COST again on the way back in
+ *       br $resume
+ *     end
+ *   end
+ *
+ * Branches from inside the loop to labels outside it are renumbered for the three wrappers.
+ * Loops with parameters keep the slow path inline (their values would have to cross the wrappers).
+ */
 class BodyMeter {
   private events = new Int32Array(1024);
   private eventCount = 0;
   private costs = new Int32Array(64);
-  private regions = new Int32Array(64); // region of each open block
+  // per open block, the function body's own at 0
+  private frameRegion = new Int32Array(64); // fuel region its instructions are charged to
+  private frameOut = new Int32Array(64); // its depth in the output (wrappers included)
+  private frameLoop = new Int32Array(64); // 0: not a loop; 1: loop with its slow path moved out; 2: loop with it inline
+  private frameInnerLoop = new Int32Array(64); // the innermost loop around it (itself included), 0 for none
+  private frameCalls = new Int32Array(64); // a loop: whether a call runs in it
   private scratch = new ByteWriter(4096);
   private readonly fuel: number[];
   private readonly refill: number[];
   private readonly counter: FuelCounter;
+  private readonly importedFuncs: number;
+  private readonly typeParams: number[];
   checks = 0;
 
   constructor(
     private readonly bytes: Uint8Array,
-    private readonly importedFuncs: number,
+    layout: Layout,
     plan: Plan,
   ) {
     this.fuel = encodeU32(plan.fuelGlobal);
     this.refill = encodeU32(plan.refillFunction);
     this.counter = plan.counter;
+    this.importedFuncs = layout.importedFuncs;
+    this.typeParams = layout.typeParams;
   }
 
   private event(pos: number, kind: number, a = 0, b = 0): void {
     let at = this.eventCount * 4;
-    if (at + 4 > this.events.length) {
-      const next = new Int32Array(this.events.length * 2);
-      next.set(this.events);
-      this.events = next;
-    }
+    if (at + 4 > this.events.length) this.events = grow(this.events);
     const e = this.events;
     e[at++] = pos;
     e[at++] = kind;
@@ -565,12 +601,11 @@ class BodyMeter {
       skipValueType(r);
     }
     const codeStart = r.pos;
-    const hasLoop = this.scan(r, codeStart);
-    const useLocal = this.counter === "local" && hasLoop && locals < MAX_LOCALS;
+    const tightLoop = this.scan(r, codeStart);
+    const local = this.counter === "local" && tightLoop && locals < MAX_LOCALS ? encodeU32(locals) : undefined;
 
     const w = this.scratch;
     w.length = 0;
-    const local = useLocal ? encodeU32(locals) : undefined;
     if (local) {
       w.u32(groups + 1);
       w.copy(bytes, groupsEnd, codeStart);
@@ -584,29 +619,54 @@ class BodyMeter {
     for (let i = 0; i < this.eventCount * 4; i += 4) {
       const pos = e[i]!;
       const kind = e[i + 1]!;
+      const a = e[i + 2]!;
       if ((kind === STORE || kind === LOAD) && !local) continue;
       w.copy(bytes, last, pos);
       last = pos;
-      if (kind === CHECK) {
-        const cost = this.costs[e[i + 2]!]!;
-        const entry = e[i + 2] === 0;
-        if (cost > 0 || (entry && local)) {
-          this.writeCheck(w, cost, entry, local);
+      switch (kind) {
+        case ENTRY_CHECK: {
+          const cost = this.costs[a]!;
+          if (cost === 0 && !local) break; // nothing to charge, and no local to initialize
+          this.writeCharge(w, cost, true, local);
+          this.writeInlineRefill(w, local);
           this.checks++;
+          break;
         }
-      } else if (kind === FUNC_INDEX) {
-        w.u32(e[i + 3]!);
-        last = e[i + 2]!;
-      } else if (kind === STORE) {
-        w.byte(0x20);
-        w.append(local!);
-        w.byte(0x24);
-        w.append(this.fuel);
-      } else {
-        w.byte(0x23);
-        w.append(this.fuel);
-        w.byte(0x21);
-        w.append(local!);
+        case LOOP_OPEN:
+          // $exit and $resume take the loop's block type; $refill none
+          w.byte(0x02);
+          w.copy(bytes, a, e[i + 3]!);
+          w.byte(0x03);
+          w.copy(bytes, a, e[i + 3]!);
+          w.byte(0x02);
+          w.byte(0x40);
+          break;
+        case LOOP_CHECK:
+          this.writeCharge(w, this.costs[a]!, false, local);
+          if (e[i + 3] === 1) w.append(BR_IF_BELOW_ZERO_1);
+          else this.writeInlineRefill(w, local);
+          this.checks++;
+          break;
+        case LOOP_CLOSE:
+          this.writeLoopClose(w, this.costs[a]!, local);
+          break;
+        case FUNC_INDEX:
+        case LABEL:
+          w.u32(e[i + 3]!);
+          last = a;
+          break;
+        case STORE:
+          w.byte(0x20);
+          w.append(local!);
+          w.byte(0x24);
+          w.append(this.fuel);
+          break;
+        case LOAD:
+          w.byte(0x23);
+          w.append(this.fuel);
+          w.byte(0x21);
+          w.append(local!);
+          break;
       }
     }
     w.copy(bytes, last, end);
@@ -616,7 +676,8 @@ class BodyMeter {
 
   /**
    * First pass over a body: records the edits and counts each region's instructions. Region 0 is
-   * the function entry's; each loop opens one. Returns whether the body has a loop.
+   * the function entry's; each loop opens one. Returns whether the body has a loop that makes no
+   * calls: there a local counter pays for the write-backs around the function's calls.
    */
   private scan(r: Reader, codeStart: number): boolean {
     const bytes = this.bytes;
@@ -625,10 +686,13 @@ class BodyMeter {
     let regionCount = 1;
     let region = 0;
     let depth = 1; // open blocks, the body's own included
-    let hasLoop = false;
+    let tightLoop = false;
     this.costs[0] = 0;
-    this.regions[0] = 0;
-    this.event(codeStart, CHECK, 0);
+    this.frameRegion[0] = 0;
+    this.frameOut[0] = 0;
+    this.frameLoop[0] = 0;
+    this.frameInnerLoop[0] = 0;
+    this.event(codeStart, ENTRY_CHECK, 0);
 
     while (depth > 0) {
       const at = r.pos;
@@ -637,8 +701,18 @@ class BodyMeter {
       if (op === 0x0b) {
         // end
         depth--;
-        if (depth === 0) this.event(at, STORE); // falling off the body returns
-        else region = this.regions[depth - 1]!;
+        if (depth === 0) {
+          this.event(at, STORE); // falling off the body returns
+        } else {
+          const loop = this.frameLoop[depth]!;
+          if (loop === 1) this.event(at + 1, LOOP_CLOSE, this.frameRegion[depth]);
+          if (loop !== 0) {
+            // a call in this loop runs in the loops around it too
+            if (this.frameCalls[depth] === 0) tightLoop = true;
+            else this.frameCalls[this.frameInnerLoop[depth - 1]!] = 1;
+          }
+          region = this.frameRegion[depth - 1]!;
+        }
         r.pos = at + 1;
         continue;
       }
@@ -647,13 +721,15 @@ class BodyMeter {
         case 0x03: {
           // loop: its body is a new region, charged at its header
           r.pos = at + 1;
+          const moveOut = !this.blockTypeHasParams(r);
+          const typeStart = at + 1;
           skipBlockType(r);
+          if (moveOut) this.event(at, LOOP_OPEN, typeStart, r.pos);
           if (regionCount === this.costs.length) this.costs = grow(this.costs);
           region = regionCount++;
           this.costs[region] = 0;
-          this.event(r.pos, CHECK, region);
-          this.push(depth++, region);
-          hasLoop = true;
+          this.event(r.pos, LOOP_CHECK, region, moveOut ? 1 : 0);
+          this.push(depth++, region, moveOut ? 1 : 2);
           break;
         }
         case 0x02: // block
@@ -661,20 +737,28 @@ class BodyMeter {
         case 0x06: // try
           r.pos = at + 1;
           skipBlockType(r);
-          this.push(depth++, region);
+          this.push(depth++, region, 0);
           break;
-        case 0x1f: // try_table
+        case 0x1f: {
+          // try_table: its catch clauses' labels count from outside it
           r.pos = at + 1;
           skipBlockType(r);
-          skipCatchClauses(r);
-          this.push(depth++, region);
+          const clauses = r.u32();
+          for (let i = 0; i < clauses; i++) {
+            const kind = r.byte();
+            if (kind > 3) throw new WasmFormatError(`unknown try_table catch kind ${kind} at byte offset ${r.pos - 1}`);
+            if (kind <= 1) r.skipLeb(); // tag
+            this.label(r, depth - 1);
+          }
+          this.push(depth++, region, 0);
           break;
-        case 0x18: // delegate: closes a try like end
-          r.pos = at + 1;
-          r.skipLeb();
+        }
+        case 0x18: // delegate: closes a try like end; its label counts from outside the try
           depth--;
           if (depth === 0) throw new WasmFormatError(`delegate closes the function body at byte offset ${at}`);
-          region = this.regions[depth - 1]!;
+          region = this.frameRegion[depth - 1]!;
+          r.pos = at + 1;
+          this.label(r, depth - 1);
           break;
         case 0x07: // catch
         case 0x19: // catch_all: the fuel callees spent before throwing is in the global
@@ -686,6 +770,7 @@ class BodyMeter {
           r.pos = at + 1;
           this.funcIndex(r);
           this.event(r.pos, LOAD);
+          this.frameCalls[this.frameInnerLoop[depth - 1]!] = 1;
           break;
         case 0x12: // return_call
           this.event(at, STORE);
@@ -701,47 +786,110 @@ class BodyMeter {
           this.event(at, STORE);
           skipInstruction(r);
           this.event(r.pos, LOAD);
+          this.frameCalls[this.frameInnerLoop[depth - 1]!] = 1;
           break;
         case 0x0f: // return
         case 0x13: // return_call_indirect
         case 0x15: // return_call_ref
         case 0x08: // throw
-        case 0x09: // rethrow
         case 0x0a: // throw_ref
           this.event(at, STORE);
           skipInstruction(r);
+          break;
+        case 0x09: // rethrow: its label names the catch's block
+          this.event(at, STORE);
+          r.pos = at + 1;
+          this.label(r, depth - 1);
           break;
         case 0x0c: // br
         case 0x0d: // br_if
         case 0xd5: // br_on_null
         case 0xd6: // br_on_non_null
           r.pos = at + 1;
-          if (r.u32() === depth - 1) this.event(at, STORE); // leaves the body: returns
+          if (this.peekLabel(r, depth - 1) === 0) this.event(at, STORE); // leaves the body: returns
+          this.label(r, depth - 1);
           break;
         case 0x0e: {
-          // br_table
+          // br_table: first see whether a target leaves the body, then renumber each
           r.pos = at + 1;
           const targets = r.u32();
-          let leaves = false;
-          for (let i = 0; i <= targets; i++) if (r.u32() === depth - 1) leaves = true;
-          if (leaves) this.event(at, STORE);
+          const first = r.pos;
+          for (let i = 0; i <= targets; i++) {
+            if (depth - 1 - r.u32() === 0) {
+              this.event(at, STORE);
+              break;
+            }
+          }
+          r.pos = first;
+          for (let i = 0; i <= targets; i++) this.label(r, depth - 1);
           break;
         }
-        case 0xfb: // GC: br_on_cast and br_on_cast_fail may leave the body
-          if (bytes[at + 1] === 0x18 || bytes[at + 1] === 0x19) this.event(at, STORE);
-          skipInstruction(r);
+        case 0xfb: {
+          // GC: br_on_cast and br_on_cast_fail carry a label
+          const sub = bytes[at + 1];
+          if (sub === 0x18 || sub === 0x19) {
+            r.pos = at + 3; // prefix, sub-opcode, cast flags
+            if (this.peekLabel(r, depth - 1) === 0) this.event(at, STORE);
+            this.label(r, depth - 1);
+            r.skipLeb();
+            r.skipLeb();
+          } else {
+            skipInstruction(r);
+          }
           break;
+        }
         default:
           skipInstruction(r);
       }
     }
     if (r.pos !== end) throw new WasmFormatError(`instructions continue after the body's final end, at byte offset ${r.pos}`);
-    return hasLoop;
+    return tightLoop;
   }
 
-  private push(depth: number, region: number): void {
-    if (depth === this.regions.length) this.regions = grow(this.regions);
-    this.regions[depth] = region;
+  /** Whether the block type at r.pos is a function type with parameters (r.pos is left as it was). */
+  private blockTypeHasParams(r: Reader): boolean {
+    const b = this.bytes[r.pos]!;
+    if (b === 0x40 || b === 0x63 || b === 0x64 || (b & 0xc0) === 0x40) return false; // empty, a value type
+    const at = r.pos;
+    const type = r.u32(); // a type index (non-negative s33)
+    r.pos = at;
+    const params = this.typeParams[type];
+    if (params === undefined) throw new WasmFormatError(`block type ${type} is not a type, at byte offset ${at}`);
+    return params > 0;
+  }
+
+  private push(depth: number, region: number, loop: number): void {
+    if (depth === this.frameRegion.length) {
+      this.frameRegion = grow(this.frameRegion);
+      this.frameOut = grow(this.frameOut);
+      this.frameLoop = grow(this.frameLoop);
+      this.frameInnerLoop = grow(this.frameInnerLoop);
+      this.frameCalls = grow(this.frameCalls);
+    }
+    this.frameRegion[depth] = region;
+    this.frameLoop[depth] = loop;
+    this.frameInnerLoop[depth] = loop !== 0 ? depth : this.frameInnerLoop[depth - 1]!;
+    this.frameCalls[depth] = 0;
+    // a loop whose slow path moved out sits inside three wrappers
+    this.frameOut[depth] = this.frameOut[depth - 1]! + (loop === 1 ? 4 : 1);
+  }
+
+  /** The block a label at r.pos targets, counted from the body's own (0); r.pos is left as it was. */
+  private peekLabel(r: Reader, inner: number): number {
+    const at = r.pos;
+    const target = inner - r.u32();
+    r.pos = at;
+    return target;
+  }
+
+  /** Reads a label whose innermost block is `inner`, and renumbers it if wrappers sit in between. */
+  private label(r: Reader, inner: number): void {
+    const start = r.pos;
+    const label = r.u32();
+    const target = inner - label;
+    if (target < 0) return; // not a block: V8 refuses the module anyway
+    const renumbered = this.frameOut[inner]! - this.frameOut[target]!;
+    if (renumbered !== label) this.event(start, LABEL, r.pos, renumbered);
   }
 
   private funcIndex(r: Reader): void {
@@ -750,11 +898,11 @@ class BodyMeter {
     if (index >= this.importedFuncs) this.event(start, FUNC_INDEX, r.pos, index + 1);
   }
 
-  private writeCheck(w: ByteWriter, cost: number, entry: boolean, local: number[] | undefined): void {
+  /** Charges COST and leaves the new balance on the stack. */
+  private writeCharge(w: ByteWriter, cost: number, entry: boolean, local: number[] | undefined): void {
     const fuel = this.fuel;
     if (local) {
-      // (if (i32.lt_s (local.tee L (i32.sub (entry ? global.get F : local.get L) (i32.const COST))) (i32.const 0))
-      //   (then (local.set L (call $refill (local.get L)))))
+      // (local.tee L (i32.sub (entry ? global.get F : local.get L) (i32.const COST)))
       w.byte(entry ? 0x23 : 0x20);
       w.append(entry ? fuel : local);
       w.byte(0x41);
@@ -762,16 +910,8 @@ class BodyMeter {
       w.byte(0x6b);
       w.byte(0x22);
       w.append(local);
-      w.append(LT_ZERO_THEN);
-      w.byte(0x20);
-      w.append(local);
-      w.byte(0x10);
-      w.append(this.refill);
-      w.byte(0x21);
-      w.append(local);
     } else {
-      // (global.set F (i32.sub (global.get F) (i32.const COST)))
-      // (if (i32.lt_s (global.get F) (i32.const 0)) (then (global.set F (call $refill (global.get F)))))
+      // (global.set F (i32.sub (global.get F) (i32.const COST))) (global.get F)
       w.byte(0x23);
       w.append(fuel);
       w.byte(0x41);
@@ -781,19 +921,44 @@ class BodyMeter {
       w.append(fuel);
       w.byte(0x23);
       w.append(fuel);
-      w.append(LT_ZERO_THEN);
-      w.byte(0x23);
-      w.append(fuel);
-      w.byte(0x10);
-      w.append(this.refill);
-      w.byte(0x24);
-      w.append(fuel);
     }
+  }
+
+  /** (if (i32.lt_s BALANCE (i32.const 0)) (then fuel = refill(fuel))) */
+  private writeInlineRefill(w: ByteWriter, local: number[] | undefined): void {
+    w.append(IF_BELOW_ZERO);
+    this.writeRefill(w, 0, local);
     w.byte(0x0b);
+  }
+
+  /** fuel = refill(fuel) + credit */
+  private writeRefill(w: ByteWriter, credit: number, local: number[] | undefined): void {
+    const slot = local ?? this.fuel;
+    w.byte(local ? 0x20 : 0x23);
+    w.append(slot);
+    w.byte(0x10);
+    w.append(this.refill);
+    if (credit !== 0) {
+      w.byte(0x41);
+      w.s32(credit);
+      w.byte(0x6a);
+    }
+    w.byte(local ? 0x21 : 0x24);
+    w.append(slot);
+  }
+
+  /** After a wrapped loop's end: br $exit; end $refill; refill; br $resume; end $resume; end $exit. */
+  private writeLoopClose(w: ByteWriter, cost: number, local: number[] | undefined): void {
+    w.append(BR_2_END);
+    this.writeRefill(w, cost, local);
+    w.append(BR_0_END_END);
   }
 }
 
-const LT_ZERO_THEN = [0x41, 0x00, 0x48, 0x04, 0x40];
+const IF_BELOW_ZERO = [0x41, 0x00, 0x48, 0x04, 0x40]; // i32.const 0; i32.lt_s; if
+const BR_IF_BELOW_ZERO_1 = [0x41, 0x00, 0x48, 0x0d, 0x01]; // i32.const 0; i32.lt_s; br_if 1
+const BR_2_END = [0x0c, 0x02, 0x0b];
+const BR_0_END_END = [0x0c, 0x00, 0x0b, 0x0b];
 
 function grow(a: Int32Array): Int32Array<ArrayBuffer> {
   const next = new Int32Array(a.length * 2);

@@ -50,7 +50,7 @@ export class ByteWriter {
   copy(src: Uint8Array, start: number, end: number): void {
     const n = end - start;
     if (n <= 0) return;
-    this.reserve(n);
+    if (this.length + n > this.buf.length) this.reserve(n);
     if (n < 32) {
       const buf = this.buf;
       let at = this.length;
@@ -61,13 +61,13 @@ export class ByteWriter {
     this.length += n;
   }
 
-  append(src: Uint8Array | readonly number[]): void {
-    if (src instanceof Uint8Array) {
-      this.copy(src, 0, src.length);
-      return;
-    }
-    this.reserve(src.length);
-    for (const b of src) this.buf[this.length++] = b;
+  append(src: readonly number[]): void {
+    const n = src.length;
+    if (this.length + n > this.buf.length) this.reserve(n);
+    const buf = this.buf;
+    let at = this.length;
+    for (let i = 0; i < n; i++) buf[at++] = src[i]!;
+    this.length = at;
   }
 
   /** The bytes written so far (a view; copy it before writing more if it must outlive the writer). */

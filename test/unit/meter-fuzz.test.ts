@@ -222,7 +222,7 @@ describe("metered and unmetered random modules agree", () => {
       const plain = instantiatePlain(bytes, env());
       // one instance refills in tiny steps (the host is asked all the time), one has ample fuel
       const often = instantiateMetered(bytes, { imports: env(), counter: "local", startFuel: 3, refill: () => 1 + (seed % 40) });
-      const ample = instantiateMetered(bytes, { imports: env(), counter: "global" });
+      const ample = instantiateMetered(bytes, { imports: env(), counter: "global", maxRefills: 1_000 });
       const exports = Object.keys(plain).filter((k) => k.startsWith("f"));
       for (const name of exports) {
         for (let i = 0; i < 3; i++) {

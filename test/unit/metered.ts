@@ -18,7 +18,7 @@ export const AMPLE: Refill = () => 1_000_000;
 
 export function instantiateMetered(
   bytes: Uint8Array,
-  options: { imports?: Imports; refill?: Refill; counter?: FuelCounter; startFuel?: number } = {},
+  options: { imports?: Imports; refill?: Refill; counter?: FuelCounter; startFuel?: number; maxRefills?: number } = {},
 ): Metered {
   const metered = meterModule(bytes, { counter: options.counter });
   if (!WebAssembly.validate(metered.bytes)) new WebAssembly.Module(metered.bytes); // throws V8's reason
@@ -27,7 +27,8 @@ export function instantiateMetered(
   const refill = options.refill ?? AMPLE;
   const host = {
     [METER_FUNCTION]: () => {
-      refills++;
+      // a rewrite that broke control flow would spin here forever: a test fails instead
+      if (++refills > (options.maxRefills ?? 1_000_000)) throw new Runaway(`asked for fuel ${refills - 1} times`);
       return refill(() => Number(fuel?.value ?? 0));
     },
   };
@@ -54,3 +55,6 @@ export function outcome(call: () => unknown): string {
 }
 
 export class Stop extends Error {}
+
+/** The metered module asked for far more fuel than the test allows. */
+export class Runaway extends Error {}
