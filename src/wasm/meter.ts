@@ -438,9 +438,14 @@ function assemble(
   replaced: Map<Section, Uint8Array | null>,
   inserted: { id: number; body: Uint8Array }[],
 ): Uint8Array {
-  let size = bytes.length + 64;
-  for (const body of replaced.values()) size += body ? body.length : 0;
-  for (const s of inserted) size += s.body.length;
+  // the exact size, so the result owns a buffer of its own length (some readers use `.buffer`)
+  const framed = (body: Uint8Array) => 1 + encodeU32(body.length).length + body.length;
+  let size = 8;
+  for (const section of all) {
+    const body = replaced.get(section);
+    size += body === undefined ? section.end - section.headerStart : body === null ? 0 : framed(body);
+  }
+  for (const s of inserted) size += framed(s.body);
   const out = new ByteWriter(size);
   out.copy(bytes, 0, 8);
   const rank = (id: number) => SECTION_ORDER.indexOf(id);
@@ -460,7 +465,8 @@ function assemble(
     else if (body !== null) emit(section.id, body);
   }
   while (next < pending.length) emit(pending[next]!.id, pending[next++]!.body);
-  return out.bytes();
+  if (out.length !== size || out.buf.length !== size) throw new Error(`metered module is ${out.length} bytes, expected ${size}`);
+  return out.buf;
 }
 
 // Edits found in a function body, applied in order when it is written out. Each is four numbers:

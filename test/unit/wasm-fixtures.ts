@@ -37,6 +37,19 @@ export function wat(text: string, name = "test.wat"): Uint8Array {
   }
 }
 
+/**
+ * Validates a binary with wabt, for proposals V8 in Node 20 does not run (try_table, memory64,
+ * multi-memory, extended const, relaxed SIMD); throws wabt's reason.
+ */
+export function validateWithWabt(bytes: Uint8Array): void {
+  const module = wabt.readWasm(bytes, { readDebugNames: true, ...FEATURES });
+  try {
+    module.validate();
+  } finally {
+    module.destroy();
+  }
+}
+
 /** Every committed module under test-modules/, as paths relative to it. */
 export function committedModules(dir = MODULES): string[] {
   const out: string[] = [];
