@@ -279,11 +279,15 @@ export interface CodeStats {
   instructions: number;
 }
 
+/** Called with each instruction's first opcode byte and its offset in the module. */
+export type InstructionVisitor = (op: number, at: number) => void;
+
 /**
  * Decodes every function body of a module, checking that blocks nest and that each body ends
- * exactly with its closing `end`; counts what it read. WasmFormatError says which body failed.
+ * exactly with its closing `end`; counts what it read, and shows each instruction to `visit`.
+ * WasmFormatError says which body failed.
  */
-export function walkCode(bytes: Uint8Array): CodeStats {
+export function walkCode(bytes: Uint8Array, visit?: InstructionVisitor): CodeStats {
   const code = sections(bytes).find((s) => s.id === 10);
   const stats: CodeStats = { functions: 0, instructions: 0 };
   if (!code) return stats;
@@ -296,7 +300,7 @@ export function walkCode(bytes: Uint8Array): CodeStats {
     const body = new Reader(bytes, r.pos, end);
     try {
       skipLocals(body);
-      stats.instructions += walkExpression(body);
+      stats.instructions += walkExpression(body, visit);
     } catch (err) {
       if (err instanceof WasmFormatError) throw new WasmFormatError(`code body #${i}: ${err.message}`);
       throw err;
@@ -308,12 +312,13 @@ export function walkCode(bytes: Uint8Array): CodeStats {
 }
 
 /** Decodes instructions to the `end` that closes the expression, which must be the reader's end. */
-function walkExpression(r: Reader): number {
+function walkExpression(r: Reader, visit: InstructionVisitor | undefined): number {
   let depth = 1;
   let instructions = 0;
   while (depth > 0) {
     if (r.pos >= r.end) throw new WasmFormatError(`body ends inside a block (${depth} left open)`);
     const op = r.bytes[r.pos]!;
+    visit?.(op, r.pos);
     if (op === 0x0b || op === 0x18) depth--; // end, delegate
     else if (opensBlock(op)) depth++;
     skipInstruction(r);

@@ -224,7 +224,28 @@ const CASES: Record<string, Case> = {
         (loop $l
           (try (do (call $thrower (local.get $i))) (catch $oops (drop) (local.set $caught (i32.add (local.get $caught) (i32.const 1)))))
           (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 50))))
-        (local.get $caught)))`,
+        (local.get $caught))
+      (func (export "delegateOut") (result i32) (local $i i32)
+        ;; from inside a loop, delegate to a try outside it: the label crosses the loop's wrappers
+        (try (result i32)
+          (do
+            (loop $l
+              (try (do (call $thrower (local.get $i))) (delegate 1))
+              (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 20))))
+            (i32.const -5))
+          (catch $oops)))
+      (func (export "rethrowOut") (param i32) (result i32) (local $i i32)
+        ;; rethrow from a loop inside the catch clause: its label names the try around the loop
+        (try (result i32)
+          (do
+            (try (do (throw $oops (local.get 0)))
+              (catch $oops
+                (drop)
+                (loop $l
+                  (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 5)))
+                  (rethrow 1))))
+            (i32.const 0))
+          (catch $oops (i32.add (local.get $i))))))`,
     calls: [
       (e) => fn(e, "catch")(3),
       (e) => fn(e, "catch")(30),
@@ -233,6 +254,8 @@ const CASES: Record<string, Case> = {
       (e) => fn(e, "delegate")(1),
       (e) => fn(e, "delegate")(11),
       (e) => fn(e, "loop")(),
+      (e) => fn(e, "delegateOut")(),
+      (e) => fn(e, "rethrowOut")(40),
     ],
   },
   "tail calls": {
@@ -641,6 +664,32 @@ describe("proposals V8 in Node 20 does not run: the metered module still validat
       }
     });
   }
+});
+
+describe("branches that leave a loop", () => {
+  /** The label immediates of every br_on_* in a module's code. */
+  const branchLabels = (bytes: Uint8Array) => {
+    const labels: string[] = [];
+    walkCode(bytes, (op, at) => {
+      if (op === 0xd5 || op === 0xd6) labels.push(`${op.toString(16)} ${bytes[at + 1]}`);
+      if (op === 0xfb && (bytes[at + 1] === 0x18 || bytes[at + 1] === 0x19)) labels.push(`fb${bytes[at + 1]!.toString(16)} ${bytes[at + 3]}`);
+    });
+    return labels;
+  };
+
+  it("br_on_null, br_on_non_null and br_on_cast to a block outside a loop cross its three wrappers", () => {
+    // (block $out (loop $l ref.null func; br_on_null $out; br_on_non_null $l; br_on_cast $out ...; br $l))
+    const bytes = rawBodies([[
+      0x00, 0x02, 0x40, 0x03, 0x40,
+      0xd0, 0x70, 0xd5, 0x01, 0xd6, 0x00, 0xfb, 0x18, 0x03, 0x01, 0x6e, 0x6b, 0x1a, 0x0c, 0x00,
+      0x0b, 0x0b, 0x0b,
+    ]]);
+    expect(branchLabels(bytes)).toEqual(["d5 1", "d6 0", "fb18 1"]);
+    for (const counter of COUNTERS) {
+      // $out moves from 1 to 4 ($refill, $resume and $exit sit between); the loop's own label stays
+      expect(branchLabels(meterModule(bytes, { counter }).bytes)).toEqual(["d5 4", "d6 0", "fb18 4"]);
+    }
+  });
 });
 
 describe("what cannot be metered", () => {
