@@ -100,15 +100,16 @@ function meter(bytes: Uint8Array, counter: FuelCounter): MeteredModule {
   const all = sections(bytes);
   const layout = readLayout(bytes, all);
   const newTypes: number[] = [];
+  let newTypeCount = 0;
   const typeIndex = (existing: number, signature: readonly number[]) => {
     if (existing >= 0) return existing;
     newTypes.push(0x60, ...signature);
-    return layout.typeCount + newTypes.filter((b) => b === 0x60).length - 1;
+    return layout.typeCount + newTypeCount++;
   };
   const fuelType = typeIndex(layout.fuelType, FUEL_TYPE);
   const definedFuncs = layout.funcTypes.length;
-  // Functions with checks call a helper the rewrite appends as the last function, which keeps the
-  // slow path out of loops (smaller loop bodies measured faster than an inline slow path).
+  // Checks call a helper the rewrite appends as the last function (no index moves), so each check
+  // carries one call, not the host call and the stop test.
   const refillType = definedFuncs > 0 ? typeIndex(layout.refillType, REFILL_TYPE) : -1;
   const refillFunction = layout.importedFuncs + 1 + definedFuncs;
   const fuelGlobal = layout.importedGlobals + layout.definedGlobals;
@@ -135,7 +136,7 @@ function meter(bytes: Uint8Array, counter: FuelCounter): MeteredModule {
   };
   const copyRest = (w: ByteWriter, r: Reader) => w.copy(bytes, r.pos, r.end);
 
-  if (newTypes.length > 0) withCount(1, copyRest, newTypes.filter((b) => b === 0x60).length, newTypes);
+  if (newTypeCount > 0) withCount(1, copyRest, newTypeCount, newTypes);
   withCount(2, copyRest, 1, [...nameBytes(METER_NAMESPACE), ...nameBytes(METER_FUNCTION), 0x00, ...encodeU32(fuelType)]);
   if (definedFuncs > 0) withCount(3, copyRest, 1, encodeU32(refillType));
   withCount(6, (w, r) => spliceGlobals(r, new Splicer(w, r.pos, shift)), 1, [0x7f, 0x01, 0x41, 0x00, 0x0b]);
@@ -495,7 +496,8 @@ function meterCode(bytes: Uint8Array, section: Section, layout: Layout, plan: Pl
   if (count !== layout.funcTypes.length) {
     throw new WasmFormatError(`code section has ${count} bodies for ${layout.funcTypes.length} functions`);
   }
-  const out = new ByteWriter(Math.ceil((section.end - section.start) * 1.3) + 64);
+  // checks add about a third to code (more to small functions): room for half as much again
+  const out = new ByteWriter(Math.ceil((section.end - section.start) * 1.5) + 1024);
   out.u32(count + (count > 0 ? 1 : 0));
   const m = new BodyMeter(bytes, layout, plan);
   for (let i = 0; i < count; i++) {
