@@ -34,6 +34,7 @@ export const MODULES = [
   { kind: "wat", src: "faults/bad-strings.wat", out: "faults/bad-strings.wasm" },
   { kind: "wat", src: "faults/stdout.wat", out: "faults/stdout.wasm" },
   { kind: "wat", src: "faults/slow.wat", out: "faults/slow.wasm" },
+  { kind: "wat", src: "compute.wat", out: "compute.wasm" },
 ];
 
 function parseArgs(argv) {

@@ -98,7 +98,7 @@ function addExports(bytes: Uint8Array, added: { name: string; kind: number; inde
 }
 
 /** Section ids in the order the binary format requires (the tag section, 13, sits between memory and global). */
-const SECTION_ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
+export const SECTION_ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
 
 /** A copy of the module with one section's contents replaced (same id, same place). */
 export function replaceSection(bytes: Uint8Array, section: Section, body: ArrayLike<number>): Uint8Array {
