@@ -14,7 +14,9 @@ import { EXTISM_NAMESPACE } from "../discovery/extism.js";
 import { describeFailure, ToolError, truncate } from "./failure.js";
 import { hostFunctions, InputNeeded, USER_NAMESPACE, type Ask, type Notify } from "./host-functions.js";
 import { httpHostFunctions } from "./http-host.js";
+import type { Meter } from "./meter-host.js";
 import type { CallValue, LoadOptions } from "./protocol.js";
+import { METER_FUNCTION, METER_NAMESPACE } from "../wasm/meter.js";
 
 export type PluginLog = (level: "debug" | "info" | "warn" | "error", message: string) => void;
 
@@ -63,6 +65,8 @@ export interface PluginHooks {
   ask: Ask;
   /** Vars live here rather than in the SDK's blocks, so they survive the reset after every call. */
   vars: PluginVars;
+  /** The host side of the plugin's fuel, when its code is metered. */
+  meter?: Meter;
 }
 
 export async function instantiateExtism(module: WebAssembly.Module, options: LoadOptions, hooks: PluginHooks): Promise<ExtismInstance> {
@@ -116,6 +120,8 @@ export async function instantiateExtism(module: WebAssembly.Module, options: Loa
           },
         },
         [USER_NAMESPACE]: user.functions,
+        // The SDK calls host functions with its call context first; the meter's function takes nothing.
+        ...(options.metered && hooks.meter ? { [METER_NAMESPACE]: { [METER_FUNCTION]: () => hooks.meter!.imports[METER_NAMESPACE][METER_FUNCTION]() } } : {}),
       },
     },
   );

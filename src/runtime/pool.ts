@@ -1,19 +1,16 @@
-// Runs calls in worker threads. Wasm cannot be interrupted from outside its thread, so a call that
-// overruns its deadline, or is cancelled, ends its worker; a fresh worker takes its place and gets
-// the already compiled modules posted again (no recompile).
-//
-// Under load, a worker running a call of a tool that has been quick so far is also handed the next
-// queued call of the same tool ("ahead"), so it goes straight on to it instead of sleeping until the
-// main thread answers: waking a thread costs more than such a call. A call sent ahead is never run
-// twice: if its worker dies before the call starts, it goes back to the queue; if it is cancelled,
-// the worker is told to skip it.
+// Runs calls in worker threads. A metered module's call stops itself at its deadline; a call that
+// is not metered and overruns, or any call the client cancels, ends its worker, and a fresh worker
+// takes its place and gets the already compiled modules posted again (no recompile). Which calls
+// come here at all is the runner's choice (runtime/runner.ts); the order they run in is
+// runtime/schedule.ts's.
 
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { log } from "../core/log.js";
+import { writeLog } from "../core/log.js";
 import type { CallShape } from "../discovery/types.js";
 import type { NotificationMethod } from "./host-functions.js";
 import type { CallInput, CallValue, FromWorker, InputRequests, LoadOptions, ToWorker } from "./protocol.js";
+import { pickNext, workersToStart } from "./schedule.js";
 
 export type CallOutcome =
   | { ok: true; value: CallValue }
@@ -28,14 +25,19 @@ export interface CallRequest {
   input: CallInput;
   /** Answers to the questions the call asked its client on an earlier run, by key. */
   answers?: Record<string, unknown>;
+  /** The call's deadline, as configured: what a timeout's message names. */
   timeoutMs: number;
+  /** What is left of it, when the call already ran a while elsewhere (default: all of it). */
+  leftMs?: number;
   signal?: AbortSignal;
   /** Log lines the module produced during this call. */
   onLog?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
   /** MCP notifications the module sent through a host function during this call (JSON, unchecked). */
   onNotify?: (method: NotificationMethod, json: string) => void;
-  /** The call left the queue and is running in a worker. */
+  /** The call left the queue and is running. */
   onStart?: () => void;
+  /** The call finished in a worker after running this long (ms), for the runner's history. */
+  onRan?: (ms: number) => void;
 }
 
 interface Job {
@@ -46,8 +48,6 @@ interface Job {
   timer?: NodeJS.Timeout;
   onAbort?: () => void;
   startedAt?: number;
-  /** Cancelled by the client while it was ahead in a worker: settled already, the worker skips it. */
-  cancelled?: boolean;
 }
 
 interface Slot {
@@ -55,8 +55,6 @@ interface Slot {
   loaded: Set<string>;
   /** The call the worker is running. */
   job?: Job;
-  /** The call it runs next, sent ahead of time (see above). */
-  ahead?: Job;
   retired: boolean;
   /** The worker has started up; only then does it get calls, so a deadline never counts start-up. */
   ready: boolean;
@@ -64,8 +62,8 @@ interface Slot {
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
 
-/** A tool whose calls have taken less than this (moving average) may be sent ahead. */
-const QUICK_CALL_MS = 2;
+/** A metered call stops itself at its deadline; the worker is ended only if it has not answered this much later. */
+const METERED_GRACE_MS = 100;
 
 export function defaultPoolSize(): number {
   // At least 4, so a couple of slow calls on a small machine do not hold up every other module.
@@ -76,20 +74,22 @@ export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private readonly modules = new Map<string, { module: WebAssembly.Module; options: LoadOptions }>();
-  /** Moving average of call durations per tool (module key + export), in milliseconds. */
-  private readonly durations = new Map<string, number>();
   private nextId = 1;
   private closed = false;
-  /** Shared with every worker: at most one of them polls for work at a time (see worker.ts). */
-  private readonly pollToken = new Int32Array(new SharedArrayBuffer(4));
+  /** Workers ended or lost (timeouts, cancellations, crashes), for the metrics. */
+  restarts = 0;
 
-  /** One worker starts at once; more start only when calls wait, up to `size`. */
+  /** One worker starts at once; more start when calls wait, up to `size`. */
   constructor(readonly size: number = defaultPoolSize()) {
     this.slots.push(this.spawn());
   }
 
   register(key: string, module: WebAssembly.Module, options: LoadOptions): void {
     this.modules.set(key, { module, options });
+  }
+
+  has(key: string): boolean {
+    return this.modules.has(key);
   }
 
   /** Forgets a module; calls already running on it finish with the instance they have. */
@@ -123,15 +123,14 @@ export class WorkerPool {
 
   private spawn(): Slot {
     const worker = new Worker(WORKER_URL, {
-      workerData: { pollToken: this.pollToken },
       // A worker's own stdout would be forwarded to ours, which carries the protocol.
       stdout: true,
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: 256 },
     });
     const slot: Slot = { worker, loaded: new Set(), retired: false, ready: false };
-    worker.stdout.on("data", (chunk: Buffer) => log.info(`worker output: ${chunk.toString().trimEnd()}`));
-    worker.stderr.on("data", (chunk: Buffer) => log.debug(`worker stderr: ${chunk.toString().trimEnd()}`));
+    worker.stdout.on("data", (chunk: Buffer) => writeLog("info", `worker output: ${chunk.toString().trimEnd()}`));
+    worker.stderr.on("data", (chunk: Buffer) => writeLog("debug", `worker stderr: ${chunk.toString().trimEnd()}`));
     worker.on("message", (message: FromWorker) => this.onMessage(slot, message));
     worker.on("error", (err) => this.onCrash(slot, `worker failed: ${err.message}`));
     worker.on("exit", (code) => this.onCrash(slot, `worker exited with code ${code}`));
@@ -148,7 +147,7 @@ export class WorkerPool {
     const job = slot.job;
     if (message.type === "log") {
       if (job && message.id === job.id) job.request.onLog?.(message.level, message.message);
-      else log[message.level](`[${message.key}] ${message.message}`);
+      else writeLog(message.level, `[${message.key}] ${message.message}`);
       return;
     }
     if (message.type === "notify") {
@@ -157,29 +156,19 @@ export class WorkerPool {
       return;
     }
     if (!job || job.id !== message.id) return;
-    if (message.type === "skipped") return this.complete(slot, job);
     if (message.type === "input") {
       return this.complete(slot, job, { ok: false, error: "the call asks its client for input", reason: "input", requests: message.requests });
     }
-    this.complete(slot, job, message.ok ? { ok: true, value: message.value } : { ok: false, error: message.error, reason: "tool" });
+    if (message.ok) return this.complete(slot, job, { ok: true, value: message.value });
+    this.complete(slot, job, { ok: false, error: message.error, reason: message.timedOut ? "timeout" : "tool" });
   }
 
-  /** The worker finished (or skipped) its running call; the call sent ahead, if any, now runs. */
+  /** The worker finished (or skipped) its call. */
   private complete(slot: Slot, job: Job, outcome?: CallOutcome): void {
     clearTimeout(job.timer);
     slot.job = undefined;
-    if (outcome && job.startedAt !== undefined) {
-      const key = toolKey(job);
-      const took = performance.now() - job.startedAt;
-      const previous = this.durations.get(key);
-      this.durations.set(key, previous === undefined ? took : previous * 0.8 + took * 0.2);
-    }
+    if (outcome && (outcome.ok || outcome.reason === "tool") && job.startedAt !== undefined) job.request.onRan?.(performance.now() - job.startedAt);
     if (outcome) this.settle(job, outcome);
-    const ahead = slot.ahead;
-    if (ahead) {
-      slot.ahead = undefined;
-      this.begin(slot, ahead);
-    }
     this.dispatch();
   }
 
@@ -191,10 +180,6 @@ export class WorkerPool {
       if (queued >= 0) this.queue.splice(queued, 1);
     } else if (slot.job === job) {
       this.kill(slot);
-    } else if (slot.ahead === job) {
-      // It may not have started: the worker skips it. If it has, its deadline still holds.
-      job.cancelled = true;
-      this.post(slot, { type: "cancel", id: job.id });
     }
     this.dispatch();
   }
@@ -212,17 +197,12 @@ export class WorkerPool {
     this.retire(slot);
   }
 
-  /** Drops a dead worker: its call sent ahead (never started) goes back to the queue; one worker always stays warm. */
+  /** Drops a dead worker; one worker always stays warm. */
   private retire(slot: Slot): void {
     slot.retired = true;
+    this.restarts++;
     clearTimeout(slot.job?.timer);
     slot.job = undefined;
-    const ahead = slot.ahead;
-    slot.ahead = undefined;
-    if (ahead && !ahead.cancelled) {
-      ahead.slot = undefined;
-      this.queue.unshift(ahead);
-    }
     const index = this.slots.indexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);
     if (this.slots.length === 0 && !this.closed) this.slots.push(this.spawn());
@@ -242,79 +222,43 @@ export class WorkerPool {
     if (this.closed) return;
     for (const slot of this.slots) {
       if (slot.job || slot.retired || !slot.ready) continue;
-      const job = this.nextJob();
-      if (!job) break;
-      this.send(slot, job, this.queue.length === 0 && this.slots.every((s) => s === slot || !s.job));
-      this.begin(slot, job);
+      const busy = new Map<string, number>();
+      for (const s of this.slots) if (s.job) busy.set(s.job.request.key, (busy.get(s.job.request.key) ?? 0) + 1);
+      const index = pickNext(this.queue.map((j) => j.request.key), busy, this.size);
+      if (index < 0) break;
+      this.begin(slot, this.queue.splice(index, 1)[0]!);
     }
-    if (this.queue.length > 0) this.sendAhead();
-    // Calls still waiting: start workers for them (each takes a few tens of milliseconds).
     const starting = this.slots.filter((s) => !s.ready && !s.retired).length;
-    for (let waiting = this.queue.length - starting; waiting > 0 && this.slots.length < this.size; waiting--) {
-      this.slots.push(this.spawn());
-    }
+    const idle = this.slots.filter((s) => s.ready && !s.job && !s.retired).length;
+    const spawn = workersToStart({ workers: this.slots.length, starting, idle, waiting: this.queue.length, poolSize: this.size });
+    for (let i = 0; i < spawn; i++) this.slots.push(this.spawn());
   }
 
-  /** Hands each busy worker running a quick tool the next queued call of that same tool. */
-  private sendAhead(): void {
-    const now = performance.now();
-    for (const slot of this.slots) {
-      const running = slot.job;
-      if (!running || slot.ahead || slot.retired || running.startedAt === undefined) continue;
-      const usual = this.durations.get(toolKey(running));
-      if (usual === undefined || usual > QUICK_CALL_MS || now - running.startedAt > QUICK_CALL_MS) continue;
-      const index = this.queue.findIndex((j) => toolKey(j) === toolKey(running));
-      if (index < 0) continue;
-      const job = this.queue.splice(index, 1)[0]!;
-      slot.ahead = job;
-      this.send(slot, job, false);
-      if (this.queue.length === 0) return;
-    }
-  }
-
-  /**
-   * FIFO, except that one module may not occupy every worker while calls to other modules wait:
-   * a slow module never starves a fast one.
-   */
-  private nextJob(): Job | undefined {
-    const busy = new Map<string, number>();
-    for (const s of this.slots) if (s.job) busy.set(s.job.request.key, (busy.get(s.job.request.key) ?? 0) + 1);
-    const limit = Math.max(1, this.size - 1);
-    const index = this.queue.findIndex((j) => (busy.get(j.request.key) ?? 0) < limit);
-    return index < 0 ? undefined : this.queue.splice(index, 1)[0];
-  }
-
-  /** Posts a call (and its module, the first time) to a worker. `poll`: see worker.ts. */
-  private send(slot: Slot, job: Job, poll: boolean): void {
-    const { key, fn, shape, input, answers } = job.request;
+  /** Posts the call (and its module, the first time) to an idle worker; its deadline starts now. */
+  private begin(slot: Slot, job: Job): void {
+    const { key, fn, shape, input, answers, timeoutMs } = job.request;
+    const budget = Math.max(1, Math.round(job.request.leftMs ?? timeoutMs));
     const entry = this.modules.get(key);
     job.slot = slot;
+    slot.job = job;
     if (entry && !slot.loaded.has(key)) {
       this.post(slot, { type: "load", key, module: entry.module, options: entry.options });
       slot.loaded.add(key);
     }
-    this.post(slot, { type: "call", id: job.id, key, fn, shape, input, poll, ...(answers ? { answers } : {}) });
-  }
-
-  /** The call runs now: its deadline starts. */
-  private begin(slot: Slot, job: Job): void {
-    slot.job = job;
+    this.post(slot, { type: "call", id: job.id, key, fn, shape, input, timeoutMs, budgetMs: budget, ...(answers ? { answers } : {}) });
     job.startedAt = performance.now();
-    const { timeoutMs } = job.request;
+    // A metered call stops itself; the timer is the backstop for code that cannot be stopped so.
+    const grace = entry?.options.metered ? METERED_GRACE_MS : 0;
     job.timer = setTimeout(() => {
       this.settle(job, { ok: false, error: `timed out after ${timeoutMs} ms`, reason: "timeout" });
       this.kill(slot);
-    }, timeoutMs);
-    if (!job.cancelled) job.request.onStart?.();
+    }, budget + grace);
+    job.request.onStart?.();
   }
 
   private post(slot: Slot, message: ToWorker): void {
     slot.worker.postMessage(message);
   }
-}
-
-function toolKey(job: Job): string {
-  return `${job.request.key}\0${job.request.fn}`;
 }
 
 function settled(): void {}

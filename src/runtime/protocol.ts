@@ -20,6 +20,12 @@ export interface LoadOptions {
   maxOutputBytes: number;
   /** What the module imports, as worked out at load (runtime/imports.ts). */
   imports: ImportPlan;
+  /**
+   * Set when the code is metered (src/wasm/meter.ts): the module imports the meter's host
+   * function, and the exported global holds its fuel. Only metered code may run on the protocol
+   * thread, and a metered call in a worker stops itself at its deadline.
+   */
+  metered?: { fuelExport: string };
   extism?: {
     allowedHosts: string[];
     allowedPaths: Record<string, string>;
@@ -46,20 +52,17 @@ export function valueText(value: CallValue): string {
 export type ToWorker =
   | { type: "load"; key: string; module: WebAssembly.Module; options: LoadOptions }
   | { type: "unload"; key: string }
-  /** `poll`: keep polling for the next call a moment after this one (the pool is lightly loaded). */
-  | { type: "call"; id: number; key: string; fn: string; shape: CallShape; input: CallInput; poll: boolean; answers?: Record<string, unknown> }
-  /** Skip call `id` if it has not started (it was sent ahead, then cancelled). */
-  | { type: "cancel"; id: number };
+  /** A metered call stops itself `budgetMs` after it starts; its error names `timeoutMs`. */
+  | { type: "call"; id: number; key: string; fn: string; shape: CallShape; input: CallInput; timeoutMs: number; budgetMs: number; answers?: Record<string, unknown> };
 
 export type FromWorker =
   /** The worker has started and takes calls: deadlines count from here. */
   | { type: "ready" }
   | { type: "result"; id: number; ok: true; value: CallValue }
-  | { type: "result"; id: number; ok: false; error: string }
+  /** `timedOut`: the meter stopped the call at its deadline (the worker is fine). */
+  | { type: "result"; id: number; ok: false; error: string; timedOut?: boolean }
   /** Call `id` asked its client questions it had no answer for, and ended. */
   | { type: "input"; id: number; requests: InputRequests }
-  /** Call `id` was cancelled before it started and did not run. */
-  | { type: "skipped"; id: number }
   | { type: "log"; id?: number; key: string; level: "debug" | "info" | "warn" | "error"; message: string }
   /** An MCP notification a plugin sent through a host function during call `id` (JSON, unchecked). */
   | { type: "notify"; id: number; key: string; method: NotificationMethod; json: string };

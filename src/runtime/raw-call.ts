@@ -3,6 +3,7 @@
 import { STRING_ALLOCATORS } from "../discovery/raw.js";
 import type { CallShape } from "../discovery/types.js";
 import { ToolError } from "./failure.js";
+import type { Meter } from "./meter-host.js";
 import type { CallInput, CallValue, LoadOptions } from "./protocol.js";
 import { createWasiShim, WASI_NAMESPACE, type WasiShim } from "./wasi.js";
 
@@ -25,8 +26,9 @@ export interface RawInstance {
 /** Above this, copying the memory back costs more than a new instance. */
 const MAX_RESET_BYTES = 1 << 20;
 
-export function instantiateRaw(module: WebAssembly.Module, options: LoadOptions): RawInstance {
-  const imports: WebAssembly.Imports = {};
+/** `meter`: the host side of the module's fuel (when its code is metered). */
+export function instantiateRaw(module: WebAssembly.Module, options: LoadOptions, meter?: Meter): RawInstance {
+  const imports: WebAssembly.Imports = options.metered && meter ? { ...meter.imports } : {};
   const plan = options.imports;
   const wasi = plan.wasiFunctions.length > 0 ? createWasiShim(plan.wasiFunctions) : undefined;
   if (wasi) imports[WASI_NAMESPACE] = wasi.imports as WebAssembly.ModuleImports;

@@ -10,7 +10,7 @@ import { readWasmInfo, type WasmInfo } from "../wasm/reader.js";
 import { sha256Hex } from "../core/hash.js";
 import { log } from "../core/log.js";
 import { WorkerPool } from "../runtime/pool.js";
-import { prepareModule } from "../runtime/prepare.js";
+import { prepareModule, type PreparedModule } from "../runtime/prepare.js";
 import { valueText, type LoadOptions } from "../runtime/protocol.js";
 import { loadModuleBytes } from "../sources/index.js";
 
@@ -24,6 +24,8 @@ export interface LoadedModule {
   info: WasmInfo;
   discovery: Discovery;
   options: LoadOptions;
+  /** A large module's metered form, made after it loaded (see runtime/prepare.ts). */
+  metered?: Promise<PreparedModule | undefined>;
 }
 
 export interface ModuleFailure {
@@ -185,8 +187,11 @@ export async function compileModule(
     throw new Error(`not a valid WebAssembly module: ${(err as Error).message}`);
   }
   const discovery = discoverTools(spec, info);
-  const { module, options } = await prepareModule(spec, bytes, info, discovery, config.server.max_output_mb * 1024 * 1024);
-  return { spec, key, sha256, origin, module, info, discovery, options };
+  const { module, options, metered } = await prepareModule(spec, bytes, info, discovery, {
+    maxOutputBytes: config.server.max_output_mb * 1024 * 1024,
+    cacheDir: config.cache.directory,
+  });
+  return { spec, key, sha256, origin, module, info, discovery, options, metered };
 }
 
 /** Changes whenever the bytes or anything that shapes how they are served changes. */

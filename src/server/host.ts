@@ -7,6 +7,7 @@ import { loadConfig, type Config } from "../config/load.js";
 import { log, writeLog } from "../core/log.js";
 import { serialQueue } from "../core/serial.js";
 import { WorkerPool, defaultPoolSize, type CallOutcome } from "../runtime/pool.js";
+import { Runner } from "../runtime/runner.js";
 import { callTool } from "./call-tool.js";
 import { assembleCatalog, loadModulesWaiting, type Catalog, type LoadedModule, type ModuleFailure, type StillLoading } from "./catalog.js";
 import { configOffers } from "./config-offers.js";
@@ -51,7 +52,7 @@ export class ToolHost {
   private constructor(
     public config: Config,
     catalog: Catalog,
-    readonly pool: WorkerPool,
+    readonly runner: Runner,
     private readonly downloadsInBackground: boolean,
   ) {
     this.served = this.serve(config, catalog);
@@ -68,8 +69,9 @@ export class ToolHost {
     const background = options.downloadsInBackground === true;
     const { modules, failures, stillLoading } = await loadModulesWaiting(config, undefined, pool, background ? config.server.download_wait_ms : Infinity);
     const catalog = assembleCatalog(modules, failures);
-    for (const m of catalog.modules) pool.register(m.key, m.module, m.options);
-    const host = new ToolHost(config, catalog, pool, background);
+    const runner = new Runner(pool);
+    for (const m of catalog.modules) runner.register(m.key, m.module, m.options, m.metered);
+    const host = new ToolHost(config, catalog, runner, background);
     reportCatalog(catalog, host.served.sources);
     host.joinLater(config, stillLoading);
     return host;
@@ -146,7 +148,7 @@ export class ToolHost {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.pool.close();
+    await this.runner.close();
   }
 
   /** One call into a module, counted so a module replaced by a reload is unloaded only once idle. */
@@ -155,7 +157,7 @@ export class ToolHost {
     const say = ctx.log ?? writeLog;
     this.running.set(key, (this.running.get(key) ?? 0) + 1);
     try {
-      return await this.pool.call({
+      return await this.runner.call({
         key,
         ...call,
         signal: ctx.signal,
@@ -175,7 +177,7 @@ export class ToolHost {
       if (left > 0) this.running.set(key, left);
       else {
         this.running.delete(key);
-        if (this.retired.delete(key)) this.pool.unregister(key);
+        if (this.retired.delete(key)) this.runner.unregister(key);
       }
     }
   };
@@ -207,7 +209,7 @@ export class ToolHost {
     const config = loadConfig(this.config.file);
     const before = this.served.catalog;
     const waitMs = this.downloadsInBackground ? config.server.download_wait_ms : Infinity;
-    const { modules, failures, stillLoading } = await loadModulesWaiting(config, before, this.pool, waitMs);
+    const { modules, failures, stillLoading } = await loadModulesWaiting(config, before, this.runner.pool, waitMs);
     // A module whose new version fails to load, or is still loading, keeps serving its last good version.
     for (const name of [...failures.map((f) => f.module), ...(stillLoading?.specs ?? []).map((s) => s.name)]) {
       const good = before.modules.find((m) => m.spec.name === name);
@@ -231,7 +233,7 @@ export class ToolHost {
       this.reloads(async () => {
         // A reload since started its own downloads: these arrived for a config no longer served.
         if (this.closed || this.config !== config) {
-          for (const m of arrived.modules) if (!this.served.catalog.modules.some((s) => s.key === m.key)) this.pool.unregister(m.key);
+          for (const m of arrived.modules) if (!this.served.catalog.modules.some((s) => s.key === m.key)) this.runner.unregister(m.key);
           return;
         }
         const names = new Set(specs.map((s) => s.name));
@@ -252,14 +254,14 @@ export class ToolHost {
     const rebuilt = assembleCatalog(modules, failures);
     const keysBefore = new Set(before.catalog.modules.map((m) => m.key));
     const keysAfter = new Set(rebuilt.modules.map((m) => m.key));
-    for (const m of rebuilt.modules) if (!keysBefore.has(m.key)) this.pool.register(m.key, m.module, m.options);
+    for (const m of rebuilt.modules) if (!keysBefore.has(m.key)) this.runner.register(m.key, m.module, m.options, m.metered);
     const after = this.serve(config, rebuilt);
     this.config = config;
     this.served = after;
     for (const key of keysBefore) {
       if (keysAfter.has(key)) continue;
       if (this.running.has(key)) this.retired.add(key);
-      else this.pool.unregister(key);
+      else this.runner.unregister(key);
     }
     reportCatalog(rebuilt, after.sources);
     const changed = keysBefore.size !== keysAfter.size || [...keysAfter].some((k) => !keysBefore.has(k)) || toolsSignature(before.catalog) !== toolsSignature(rebuilt);

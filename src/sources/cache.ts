@@ -215,6 +215,17 @@ export async function clearCache(dir: string): Promise<{ removed: number; bytes:
   return { removed: entries.length, bytes: entries.reduce((sum, e) => sum + e.size, 0) };
 }
 
+/** Removes every derived form WasmForge recorded (a file with its record beside it). */
+async function removeDerived(dir: string): Promise<void> {
+  const names = await readdir(derivedDir(dir)).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.endsWith(".json") || !DERIVED_NAME.test(name.slice(0, -5))) continue;
+    await rm(join(derivedDir(dir), name.slice(0, -5)), { force: true });
+    await rm(join(derivedDir(dir), name), { force: true });
+  }
+  await rmdir(derivedDir(dir)).catch(() => undefined);
+}
+
 async function removeEntry(dir: string, sha256: string): Promise<void> {
   await rm(entryPath(dir, sha256), { force: true });
   await rm(recordPath(dir, sha256), { force: true });
@@ -250,5 +261,42 @@ async function removeTempFiles(dir: string, stale: (mtimeMs: number) => boolean)
     if (!TEMP_FILE.test(name)) continue;
     const info = await stat(join(tmp, name)).catch(() => undefined);
     if (info?.isFile() && stale(info.mtimeMs)) await rm(join(tmp, name), { force: true });
+  }
+}
+
+// ---------------------------------------------------------------- derived forms
+// What WasmForge makes from a module and keeps so a restart does not make it again (e.g. the
+// metered rewrite of a large module): derived/<name> with a record of its SHA-256 beside it,
+// verified on every read and removed by `cache clear` like the entries.
+
+const derivedDir = (dir: string) => join(dir, "derived");
+const DERIVED_NAME = /^[0-9a-z][0-9a-z.-]{0,120}$/;
+
+/** A derived form recorded under `name` (letters, digits, "-" and "."), or undefined. */
+export async function readDerived(dir: string, name: string, maxBytes: number): Promise<Uint8Array | undefined> {
+  if (!DERIVED_NAME.test(name)) throw new Error(`not a derived cache name: ${name}`);
+  const file = join(derivedDir(dir), name);
+  let record: { sha256?: unknown };
+  try {
+    record = JSON.parse(await readFile(`${file}.json`, "utf8")) as { sha256?: unknown };
+  } catch {
+    return undefined;
+  }
+  const bytes = await readRegularFile(file, maxBytes);
+  if (typeof bytes === "string" || sha256Hex(bytes) !== record.sha256) return undefined;
+  return bytes;
+}
+
+/** Records a derived form; a failure to write only costs making it again next time. */
+export async function writeDerived(dir: string, name: string, bytes: Uint8Array): Promise<void> {
+  if (!DERIVED_NAME.test(name)) throw new Error(`not a derived cache name: ${name}`);
+  try {
+    await mkdir(derivedDir(dir), { recursive: true });
+    const tmp = await tempFile(dir);
+    await writeFile(tmp, bytes);
+    await rename(tmp, join(derivedDir(dir), name));
+    await writeFile(join(derivedDir(dir), `${name}.json`), `${JSON.stringify({ sha256: sha256Hex(bytes), written: new Date().toISOString() })}\n`);
+  } catch (err) {
+    log.debug(`cache: could not keep ${name}: ${(err as Error).message}`);
   }
 }
