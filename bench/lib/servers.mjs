@@ -3,7 +3,7 @@
 
 import { execFileSync, spawn } from "node:child_process";
 import { connect as netConnect } from "node:net";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -129,17 +129,6 @@ export function connectTcp(command) {
 /** Starts a server listening on HTTP (it must print http://HOST:PORT/mcp) and connects a Streamable HTTP Client. */
 export function connectHttp(command) {
   return connectOver(command, "http", (url) => new StreamableHTTPClientTransport(new URL(url)));
-}
-
-/** Resident memory of a process in bytes (Linux /proc; `ps` elsewhere). Worker threads are in-process. */
-export function rssBytes(pid) {
-  const status = `/proc/${pid}/status`;
-  if (existsSync(status)) {
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(status, "utf8"));
-    if (match) return Number(match[1]) * 1024;
-  }
-  const kb = Number(execFileSync("ps", ["-o", "rss=", "-p", String(pid)], { encoding: "utf8" }).trim());
-  return kb * 1024;
 }
 
 /**

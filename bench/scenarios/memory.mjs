@@ -2,7 +2,8 @@
 // with 1, 10 and 100 modules loaded, and its growth over many calls, against the bare SDK server.
 
 import { runCalls } from "../lib/load.mjs";
-import { baselineCommand, connectStdio, rssBytes, sleep, wasmforgeCommand, writeCopiesConfig } from "../lib/servers.mjs";
+import { rssBytes } from "../lib/proc.mjs";
+import { baselineCommand, connectStdio, sleep, wasmforgeCommand, writeCopiesConfig } from "../lib/servers.mjs";
 
 const TITLE = "Memory";
 const MB = 1024 * 1024;
