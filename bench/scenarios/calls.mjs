@@ -62,7 +62,7 @@ async function onTransport(transport, { quick, log, config, eras }) {
     );
     sessions.sort((a, b) => measured.findIndex((s) => s.key === a.key) - measured.findIndex((s) => s.key === b.key));
     // Warm-up: JIT, worker threads, module instances.
-    for (const session of sessions) for (const tool of TOOLS) await measure(session, tool, MODES[1], 2 * batchMs(quick));
+    for (const session of sessions) for (const tool of TOOLS) await measure(session, tool, MODES[1], quick ? batchMs(quick) : 2 * batchMs(quick));
     const totals = new Map();
     const total = (key) => totals.get(key) ?? totals.set(key, { latencies: [], rates: [], cpu: 0, calls: 0, cpuKnown: true }).get(key);
     for (let round = 0; round < rounds(quick); round++) {
