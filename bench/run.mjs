@@ -5,7 +5,7 @@
 // (bench/baseline-server-v1.mjs, 2025 only) is measured beside it as a reference.
 //
 //   npm run bench                          all scenarios (about 5 minutes)
-//   npm run bench -- --quick               fewer runs, shorter batches (about a minute)
+//   npm run bench -- --quick               fewer runs, shorter batches (1–2 minutes)
 //   npm run bench -- --only cold,calls     some scenarios: cold, calls, memory, reload
 //   npm run bench -- --transports stdio    call figures over some transports only: stdio, tcp, http
 //   npm run bench -- --eras 2026           some protocol eras only: 2025 (v1 SDK Client), 2026 (v2 SDK
