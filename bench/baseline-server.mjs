@@ -1,121 +1,119 @@
 #!/usr/bin/env node
-// The baseline the benchmarks compare WasmForge with: a bare @modelcontextprotocol/sdk stdio server whose
-// tools are plain JavaScript equivalents of add, validate_url and count_vowels (same names, schemas and
-// result shapes as WasmForge serves them). It has nothing to load, so it shows what the SDK and Node cost.
+// The baseline the benchmarks compare WasmForge with: a bare server on the v2 MCP SDK
+// (@modelcontextprotocol/server), serving both protocol eras the way WasmForge does, with the
+// JavaScript tools of bench/lib/baseline-tools.mjs run on the protocol thread. It has nothing to
+// load, isolate or validate, so it shows what the SDK and Node cost on their own.
 //
-//   node bench/baseline-server.mjs              low-level Server with raw JSON Schema (the default)
-//   node bench/baseline-server.mjs --mcpserver  McpServer.registerTool with zod schemas
-//   ... --tcp PORT   newline-delimited JSON-RPC over TCP on 127.0.0.1, one Server per connection
-//   ... --http PORT  the SDK's Streamable HTTP at /mcp on 127.0.0.1, stateful, one Server per session
+//   node bench/baseline-server.mjs             stdio: serveStdio, era chosen by the opening message
+//   ... --tcp PORT    127.0.0.1: one serveStdio per connection over newline-delimited JSON-RPC
+//   ... --http PORT   127.0.0.1, Streamable HTTP at /mcp: 2026-07-28 requests statelessly through
+//                     createMcpHandler; 2025 `initialize` opens a stateful session (mcp-session-id)
 // The network modes print `tcp://127.0.0.1:PORT` / `http://127.0.0.1:PORT/mcp` on stderr, as WasmForge does.
+//
+// stdio and TCP use WasmForge's own newline transport (dist/transports/line-transport.js, so
+// `npm run build` first): both sides then frame messages with the same code, and the ratio is what
+// WasmForge adds above its transport. Left out on purpose, because they are WasmForge's own cost:
+// argument validation against JSON Schema, Host/Origin and token checks, progress, logging, reloads.
 
 import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createTcpServer } from "node:net";
 import { parseArgs } from "node:util";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
-import { SocketTransport } from "./lib/socket-transport.mjs";
+import { toNodeHandler } from "@modelcontextprotocol/node";
+import {
+  createMcpHandler,
+  isInitializeRequest,
+  isLegacyRequest,
+  legacyStatelessFallback,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
+  WebStandardStreamableHTTPServerTransport,
+} from "@modelcontextprotocol/server";
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
+import { LineTransport } from "../dist/transports/line-transport.js";
+import { INFO, TOOLS, callTool } from "./lib/baseline-tools.mjs";
 
-const INFO = { name: "baseline", version: "1.0.0" };
-const I32 = { type: "integer", minimum: -2147483648, maximum: 2147483647 };
+/** As WasmForge's defaults: [server] max_message_kb, and the cache hints of its list results. */
+const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+const LIST_HINT = { ttlMs: 5000, cacheScope: "public" };
 
-const TOOLS = [
-  {
-    name: "add",
-    description: "Add two 32-bit integers",
-    inputSchema: { type: "object", properties: { a: I32, b: I32 }, required: ["a", "b"], additionalProperties: false },
-  },
-  {
-    name: "validate_url",
-    description: "1 if the text is an http(s) URL with a host and no spaces, else 0",
-    inputSchema: { type: "object", properties: { data: { type: "string" } }, required: ["data"], additionalProperties: false },
-  },
-  {
-    name: "count_vowels",
-    description: "Count the vowels in a text",
-    inputSchema: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
-  },
-];
-
-const add = (a, b) => (a + b) | 0;
-
-function validateUrl(data) {
-  const rest = data.startsWith("http://") ? data.slice(7) : data.startsWith("https://") ? data.slice(8) : undefined;
-  if (rest === undefined || rest === "" || rest[0] === "/") return 0;
-  return /[\x00-\x20\x7f]/.test(data) ? 0 : 1;
-}
-
-function countVowels(text) {
-  let count = 0;
-  for (const c of text.toLowerCase()) if ("aeiou".includes(c)) count++;
-  return JSON.stringify({ count, text });
-}
-
-const numberResult = (n) => ({ content: [{ type: "text", text: String(n) }], structuredContent: { result: n } });
-const textResult = (text) => ({ content: [{ type: "text", text }] });
-const argError = (message) => ({ isError: true, content: [{ type: "text", text: message }] });
-const isI32 = (v) => Number.isInteger(v) && v >= -2147483648 && v <= 2147483647;
-
-function lowLevelServer() {
-  const server = new Server(INFO, { capabilities: { tools: {} } });
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOLS }));
-  server.setRequestHandler(CallToolRequestSchema, (request) => {
-    const args = request.params.arguments ?? {};
-    switch (request.params.name) {
-      case "add":
-        return isI32(args.a) && isI32(args.b) ? numberResult(add(args.a, args.b)) : argError("a and b must be 32-bit integers");
-      case "validate_url":
-        return typeof args.data === "string" ? numberResult(validateUrl(args.data)) : argError("data must be a string");
-      case "count_vowels":
-        return typeof args.text === "string" ? textResult(countVowels(args.text)) : argError("text must be a string");
-      default:
-        throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
-    }
+/** One low-level Server per connection, 2025 session or stateless request; `ctx.era` needs nothing here. */
+function newServer() {
+  const server = new Server(INFO, { capabilities: { tools: {} }, cacheHints: { "tools/list": LIST_HINT, "server/discover": LIST_HINT } });
+  server.setRequestHandler("tools/list", () => ({ tools: TOOLS }));
+  server.setRequestHandler("tools/call", (request) => {
+    const result = callTool(request.params.name, request.params.arguments);
+    if (!result) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+    return result;
   });
   return server;
 }
 
-function highLevelServer() {
-  const server = new McpServer(INFO);
-  const i32 = z.number().int().min(-2147483648).max(2147483647);
-  server.registerTool("add", { description: TOOLS[0].description, inputSchema: { a: i32, b: i32 } }, ({ a, b }) => numberResult(add(a, b)));
-  server.registerTool("validate_url", { description: TOOLS[1].description, inputSchema: { data: z.string() } }, ({ data }) =>
-    numberResult(validateUrl(data)),
-  );
-  server.registerTool("count_vowels", { description: TOOLS[2].description, inputSchema: { text: z.string() } }, ({ text }) =>
-    textResult(countVowels(text)),
-  );
-  return server;
-}
-
-const { values } = parseArgs({ options: { mcpserver: { type: "boolean" }, tcp: { type: "string" }, http: { type: "string" } } });
-const newServer = values.mcpserver ? highLevelServer : lowLevelServer;
+const onerror = () => {};
+const { values } = parseArgs({ options: { tcp: { type: "string" }, http: { type: "string" } } });
 
 if (values.tcp !== undefined) {
-  const listener = createTcpServer((socket) => {
+  const listener = createTcpServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     socket.on("error", () => {});
-    void newServer().connect(new SocketTransport(socket));
+    let handle;
+    const transport = new LineTransport(socket, socket, {
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      onOversize: "close",
+      onDrained: () => void handle.close(),
+      afterClose: () => socket.end(),
+    });
+    handle = serveStdio(newServer, { transport, onerror });
+    socket.once("close", () => void handle.close());
   });
   listener.listen(Number(values.tcp), "127.0.0.1", () => process.stderr.write(`listening on tcp://127.0.0.1:${listener.address().port}\n`));
 } else if (values.http !== undefined) {
+  const modern = createMcpHandler(newServer, { legacy: "reject", onerror });
+  const stateless = legacyStatelessFallback(newServer, onerror);
   const sessions = new Map();
-  const listener = createHttpServer(async (req, res) => {
-    let transport = sessions.get(req.headers["mcp-session-id"]);
-    if (!transport) {
-      transport = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (id) => sessions.set(id, transport) });
-      transport.onclose = () => sessions.delete(transport.sessionId);
-      await newServer().connect(transport);
+  const openSession = async (request, parsedBody) => {
+    const server = newServer();
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: (id) => sessions.set(id, transport),
+      onsessionclosed: (id) => sessions.delete(id),
+    });
+    transport.onclose = () => sessions.delete(transport.sessionId);
+    await server.connect(transport);
+    return transport.handleRequest(request, { parsedBody });
+  };
+  const legacy = (request, parsedBody) => {
+    const id = request.headers.get("mcp-session-id");
+    if (id !== null) {
+      const transport = sessions.get(id);
+      return transport ? transport.handleRequest(request, { parsedBody }) : Response.json({ jsonrpc: "2.0", error: { code: -32001, message: "Session not found" }, id: null }, { status: 404 });
     }
-    await transport.handleRequest(req, res);
-  });
+    if (request.method === "POST" && parsedBody !== undefined && isInitializeRequest(parsedBody)) return openSession(request, parsedBody);
+    return stateless(request, { parsedBody });
+  };
+  const fetch = async (request) => {
+    // The body is parsed once and handed on, as WasmForge does.
+    let parsedBody;
+    if (request.method === "POST") {
+      const text = await request.clone().text();
+      try {
+        parsedBody = text === "" ? undefined : JSON.parse(text);
+      } catch {
+        return Response.json({ jsonrpc: "2.0", error: { code: -32700, message: "Parse error" }, id: null }, { status: 400 });
+      }
+    }
+    if (await isLegacyRequest(request, parsedBody)) return legacy(request, parsedBody);
+    return modern.fetch(request, { parsedBody });
+  };
+  const handler = toNodeHandler({ fetch }, { onerror });
+  const listener = createHttpServer((req, res) => void handler(req, res));
   listener.listen(Number(values.http), "127.0.0.1", () => process.stderr.write(`listening on http://127.0.0.1:${listener.address().port}/mcp\n`));
 } else {
-  await newServer().connect(new StdioServerTransport());
-  // The SDK's stdio transport ignores stdin closing; exit like WasmForge does.
-  process.stdin.on("end", () => process.exit(0));
+  let handle;
+  const transport = new LineTransport(process.stdin, process.stdout, {
+    maxMessageBytes: MAX_MESSAGE_BYTES,
+    onOversize: "skip",
+    onDrained: () => void handle.close().then(() => process.exit(0)),
+  });
+  handle = serveStdio(newServer, { transport, onerror });
 }

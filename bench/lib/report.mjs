@@ -3,7 +3,9 @@
 //
 // A row: { scenario, metric, wasmforge, baseline, unit, better: "lower" | "higher", target?, absoluteTarget?,
 // ratio?, noRatio?, note? }. The ratio is wasmforge / baseline unless the row brings its own (e.g. a median
-// of paired ratios). `target` bounds the ratio; `absoluteTarget` bounds the value.
+// of paired ratios). `target` bounds the ratio; `absoluteTarget` bounds the value. Optional, each shown
+// as columns when a row of the scenario has it: `cpu` { wasmforge, baseline, ratio } (server CPU µs per
+// call), `reference` { value, cpu? } (the bare v1 SDK server, same unit), `p50` { wasmforge, baseline } (ms).
 
 export function evaluate(row) {
   const ratio = row.ratio ?? (row.wasmforge != null && row.baseline && !row.noRatio ? row.wasmforge / row.baseline : null);
@@ -29,19 +31,40 @@ function formatTarget(row) {
   return "";
 }
 
+const micros = (v) => (v == null ? "n/a" : `${v < 100 ? v.toFixed(1) : Math.round(v).toLocaleString("en-US")} µs`);
+const times = (v) => (v == null ? "—" : `${v.toFixed(2)}×`);
+
+/** The table's columns; those with `when` appear only if a row of the scenario has that field. */
+const COLUMNS = [
+  { header: "Figure", cell: (r) => r.metric },
+  { header: "WasmForge", right: true, cell: (r) => formatValue(r.wasmforge, r.unit) },
+  { header: "Bare v2", right: true, cell: (r) => (r.baseline == null ? "—" : formatValue(r.baseline, r.unit)) },
+  { header: "Ratio", right: true, cell: (r) => times(r.ratio) },
+  { header: "Target", cell: formatTarget },
+  { header: "", cell: (r) => (r.pass == null ? "" : r.pass ? "✅" : "❌") },
+  { header: "CPU/call WasmForge", right: true, when: "cpu", cell: (r) => micros(r.cpu?.wasmforge) },
+  { header: "CPU/call bare v2", right: true, when: "cpu", cell: (r) => micros(r.cpu?.baseline) },
+  { header: "CPU ratio", right: true, when: "cpu", cell: (r) => times(r.cpu?.ratio) },
+  {
+    header: "Bare v1",
+    right: true,
+    when: "reference",
+    cell: (r) => (r.reference ? formatValue(r.reference.value, r.unit) + (r.reference.cpu != null ? `, ${micros(r.reference.cpu)}` : "") : "—"),
+  },
+  { header: "p50 ms", right: true, when: "p50", cell: (r) => (r.p50 ? `${r.p50.wasmforge.toFixed(2)} / ${r.p50.baseline.toFixed(2)}` : "") },
+  { header: "Note", when: "note", cell: (r) => r.note ?? "" },
+];
+
 /** One table per scenario; `about` maps a scenario title to a sentence printed under its heading. */
 export function markdown(rows, about = {}) {
   const out = [];
   for (const scenario of [...new Set(rows.map((r) => r.scenario))]) {
+    const ofScenario = rows.filter((x) => x.scenario === scenario);
+    const columns = COLUMNS.filter((c) => !c.when || ofScenario.some((r) => r[c.when] != null));
     out.push(`### ${scenario}`, "");
     if (about[scenario]) out.push(about[scenario], "");
-    out.push("| Figure | WasmForge | Baseline | Ratio | Target | | Note |", "|---|---:|---:|---:|---|---|---|");
-    for (const r of rows.filter((x) => x.scenario === scenario)) {
-      const mark = r.pass == null ? "" : r.pass ? "✅" : "❌";
-      const base = r.baseline == null ? "—" : formatValue(r.baseline, r.unit);
-      const ratio = r.ratio == null ? "—" : `${r.ratio.toFixed(2)}×`;
-      out.push(`| ${r.metric} | ${formatValue(r.wasmforge, r.unit)} | ${base} | ${ratio} | ${formatTarget(r)} | ${mark} | ${r.note ?? ""} |`);
-    }
+    out.push(`| ${columns.map((c) => c.header).join(" | ")} |`, `|${columns.map((c) => (c.right ? "---:" : "---")).join("|")}|`);
+    for (const r of ofScenario) out.push(`| ${columns.map((c) => c.cell(r)).join(" | ")} |`);
     out.push("");
   }
   return out.join("\n");
@@ -77,7 +100,7 @@ export function svgChart(rows, title) {
   const bottom = top + bars.length * rowHeight;
   parts.push(
     `<line x1="${x(1)}" x2="${x(1)}" y1="${top - 4}" y2="${bottom + 4}" stroke="#555" stroke-dasharray="4 3"/>`,
-    `<text x="${x(1)}" y="${bottom + 18}" text-anchor="middle">1× = bare SDK server</text>`,
+    `<text x="${x(1)}" y="${bottom + 18}" text-anchor="middle">1× = bare v2 SDK server</text>`,
     `<text x="10" y="${bottom + 18}" fill="#555">bar: WasmForge ÷ baseline; red tick: target (cold start ≤, calls ≥); green: met</text>`,
     `</svg>`,
   );

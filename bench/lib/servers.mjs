@@ -1,20 +1,19 @@
-// Starting the servers under test and connecting an SDK Client to them. Every figure drives WasmForge and
-// the baseline the same way, through @modelcontextprotocol/sdk's Client.
+// The servers under test, how to start them, and how to connect a client of either era to them:
+// WasmForge, the bare v2 SDK server (the baseline) and the bare v1 SDK server (a reference, 2025 only).
 
 import { execFileSync, spawn } from "node:child_process";
 import { connect as netConnect } from "node:net";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ERAS, httpTransport, newClient, stdioTransport } from "./clients.mjs";
 import { SocketTransport } from "./socket-transport.mjs";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CLI = join(ROOT, "dist", "cli.js");
 export const BASELINE = join(ROOT, "bench", "baseline-server.mjs");
+export const BASELINE_V1 = join(ROOT, "bench", "baseline-server-v1.mjs");
 export const DEFAULT_CONFIG = join(ROOT, "wasmforge.toml");
 export const EXAMPLE_WASM = join(ROOT, "test-modules", "example.wasm");
 
@@ -33,19 +32,37 @@ export function tempDir(prefix = "wasmforge-bench-") {
   return dir;
 }
 
-/** How to start each server: `node <script> <args>`. */
+/** How to start each server: `node <args>`. */
 export const wasmforgeCommand = (config, extra = []) => ({
   label: "wasmforge",
   args: [CLI, "serve", "--config", config, "--log-level", "warn", ...extra],
 });
-export const baselineCommand = (extra = []) => ({ label: "baseline", args: [BASELINE, ...extra] });
+export const baselineCommand = (extra = []) => ({ label: "bare v2", args: [BASELINE, ...extra] });
+export const baselineV1Command = (extra = []) => ({ label: "bare v1", args: [BASELINE_V1, ...extra] });
 
 /**
- * Spawns `node ...args`, connects a Client over stdio and resolves once `initialize` was answered.
- * `pid` is the server process, for reading its memory.
+ * The servers every comparison runs: `key` names them in results, `eras` are the protocol eras each
+ * serves, `command(listen)` starts one, on stdio or listening with `listen` ("--tcp", "--http") on a
+ * free port; a network server prints its address on stderr (WasmForge at log level info).
  */
-export async function connectStdio(command, options = {}) {
-  const transport = new StdioClientTransport({
+export const subjects = (config) => [
+  {
+    key: "wasmforge",
+    label: "wasmforge",
+    eras: ERAS,
+    command: (listen) => wasmforgeCommand(config, listen ? [listen, "127.0.0.1:0", "--log-level", "info"] : []),
+  },
+  { key: "baseline", label: "bare v2", eras: ERAS, command: (listen) => baselineCommand(listen ? [listen, "0"] : []) },
+  { key: "v1", label: "bare v1", eras: ["2025"], command: (listen) => baselineV1Command(listen ? [listen, "0"] : []) },
+];
+
+/**
+ * Spawns `node ...args`, connects a client of `era` over its stdio and resolves once the client's
+ * opening exchange was answered (initialize for 2025, server/discover for 2026). `pid` is the server
+ * process, for reading its memory and CPU time.
+ */
+export async function connectStdio(command, era = "2025", options = {}) {
+  const transport = stdioTransport(era, {
     command: process.execPath,
     args: command.args,
     cwd: options.cwd ?? ROOT,
@@ -54,13 +71,14 @@ export async function connectStdio(command, options = {}) {
   });
   let stderr = "";
   transport.stderr?.on("data", (chunk) => (stderr += chunk.toString()));
-  const client = new Client({ name: "wasmforge-bench", version: "1.0.0" });
+  const client = newClient(era);
   try {
     await client.connect(transport);
   } catch (err) {
-    throw new Error(`${command.label} did not start: ${err.message}\n${stderr}`);
+    await client.close().catch(() => {});
+    throw new Error(`${command.label} (${era} client) did not start: ${err.message}\n${stderr}`);
   }
-  return { label: command.label, client, pid: transport.pid, stderr: () => stderr, close: () => client.close() };
+  return { label: command.label, era, client, pid: transport.pid, stderr: () => stderr, close: () => client.close() };
 }
 
 /** Network servers still running, stopped if the bench dies half-way. */
@@ -92,54 +110,27 @@ export async function spawnListening(command, scheme) {
     await exited;
     listening.delete(child);
   };
-  return { child, url, stop };
+  return { label: command.label, child, pid: child.pid, url, stop };
 }
 
-async function connectOver(command, scheme, makeTransport) {
-  const served = await spawnListening(command, scheme);
-  const client = new Client({ name: "wasmforge-bench", version: "1.0.0" });
+/** Connects a client of `era` to a server from spawnListening; closing it leaves the server running. */
+export async function connectListening(served, era) {
+  const client = newClient(era);
+  const transport = served.url.startsWith("tcp:") ? await openSocket(served.url) : httpTransport(era, served.url);
   try {
-    await client.connect(await makeTransport(served.url));
+    await client.connect(transport);
   } catch (err) {
-    await served.stop();
-    throw err;
+    throw new Error(`${served.label} (${era} client, ${served.url}): ${err.message}`);
   }
-  return {
-    label: command.label,
-    client,
-    pid: served.child.pid,
-    close: async () => {
-      await client.close().catch(() => {});
-      await served.stop();
-    },
-  };
+  return { label: served.label, era, client, pid: served.pid, close: () => client.close().catch(() => {}) };
 }
 
-/** Starts a server listening on TCP (it must print tcp://HOST:PORT) and connects a Client over a socket. */
-export function connectTcp(command) {
-  return connectOver(command, "tcp", (url) => {
-    const { hostname, port } = new URL(url);
-    return new Promise((resolve, reject) => {
-      const socket = netConnect(Number(port), hostname, () => resolve(new SocketTransport(socket)));
-      socket.once("error", reject);
-    });
+function openSocket(url) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = netConnect(Number(port), hostname, () => resolve(new SocketTransport(socket)));
+    socket.once("error", reject);
   });
-}
-
-/** Starts a server listening on HTTP (it must print http://HOST:PORT/mcp) and connects a Streamable HTTP Client. */
-export function connectHttp(command) {
-  return connectOver(command, "http", (url) => new StreamableHTTPClientTransport(new URL(url)));
-}
-
-/** Resident memory of a process in bytes (Linux /proc; `ps` elsewhere). Worker threads are in-process. */
-export function rssBytes(pid) {
-  const status = `/proc/${pid}/status`;
-  if (existsSync(status)) {
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(status, "utf8"));
-    if (match) return Number(match[1]) * 1024;
-  }
-  const kb = Number(execFileSync("ps", ["-o", "rss=", "-p", String(pid)], { encoding: "utf8" }).trim());
-  return kb * 1024;
 }
 
 /**

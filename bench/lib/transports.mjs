@@ -1,36 +1,23 @@
-// The ways a client can reach the servers under test. Each entry starts one WasmForge server and one
-// baseline and connects a Client to each; the call figures are measured over every entry. stdio always
-// exists; TCP and HTTP are added when `serve --help` offers them.
+// The ways a client can reach the servers under test. `serve(subject)` starts one server of a subject
+// (bench/lib/servers.mjs) and returns `connect(era)`, giving a connected client, and `stop()`. Over
+// stdio every client spawns its own server process; over TCP and HTTP one process serves the clients
+// of both eras. stdio always exists; TCP and HTTP are added when `serve --help` offers them.
 
-import { baselineCommand, connectHttp, connectStdio, connectTcp, wasmforgeCommand } from "./servers.mjs";
+import { connectListening, connectStdio, spawnListening } from "./servers.mjs";
 
-// The network servers log their address at info level; each is compared with the bare SDK server
-// over the same transport (bench/baseline-server.mjs --tcp / --http).
-const listenArgs = (flag) => [flag, "127.0.0.1:0", "--log-level", "info"];
+export const TRANSPORTS = ["stdio", "tcp", "http"];
 
-/**
- * `only` (names) narrows the list. `scale` shrinks the number of calls for a slow transport, to keep
- * the whole run within minutes. `missing` names transports this build does not have.
- */
-export function transports(features, config, only) {
+const overNetwork = (name) => async (subject) => {
+  const served = await spawnListening(subject.command(`--${name}`), name);
+  return { connect: (era) => connectListening(served, era), stop: served.stop };
+};
+
+/** `only` (names) narrows the list; `missing` names transports this build does not have. */
+export function transports(features, only) {
   const all = [
-    {
-      name: "stdio",
-      wasmforge: () => connectStdio(wasmforgeCommand(config)),
-      baseline: () => connectStdio(baselineCommand()),
-    },
-    features.tcp && {
-      name: "tcp",
-      wasmforge: () => connectTcp(wasmforgeCommand(config, listenArgs("--tcp"))),
-      baseline: () => connectTcp(baselineCommand(["--tcp", "0"])),
-    },
-    features.http && {
-      name: "http",
-      // The SDK's HTTP client (fetch + SSE) limits both servers to a few thousand calls a second.
-      scale: 0.25,
-      wasmforge: () => connectHttp(wasmforgeCommand(config, listenArgs("--http"))),
-      baseline: () => connectHttp(baselineCommand(["--http", "0"])),
-    },
+    { name: "stdio", serve: async (subject) => ({ connect: (era) => connectStdio(subject.command(), era), stop: async () => {} }) },
+    features.tcp && { name: "tcp", serve: overNetwork("tcp") },
+    features.http && { name: "http", serve: overNetwork("http") },
   ];
   const missing = ["tcp", "http"].filter((name) => !features[name] && (!only || only.includes(name)));
   const list = all.filter((t) => t && (!only || only.includes(t.name)));

@@ -1,8 +1,11 @@
 // Memory: resident set size of the server process (worker threads included: they live in it) at idle
-// with 1, 10 and 100 modules loaded, and its growth over many calls, against the bare SDK server.
+// with 1, 10 and 100 modules loaded, and its growth over many calls, against the bare v2 SDK server,
+// with a client of the first era asked for (2025 unless --eras says otherwise); the bare v1 SDK server
+// (2025 client) is measured beside them.
 
 import { runCalls } from "../lib/load.mjs";
-import { baselineCommand, connectStdio, rssBytes, sleep, wasmforgeCommand, writeCopiesConfig } from "../lib/servers.mjs";
+import { rssBytes } from "../lib/proc.mjs";
+import { baselineCommand, baselineV1Command, connectStdio, sleep, wasmforgeCommand, writeCopiesConfig } from "../lib/servers.mjs";
 
 const TITLE = "Memory";
 const MB = 1024 * 1024;
@@ -14,8 +17,8 @@ const MIXED = [
 ];
 
 /** RSS once the server has answered tools/list and sat still for a moment. */
-async function idleRss(command) {
-  const server = await connectStdio(command);
+async function idleRss(command, era) {
+  const server = await connectStdio(command, era);
   try {
     await server.client.listTools();
     await sleep(500);
@@ -26,8 +29,8 @@ async function idleRss(command) {
 }
 
 /** RSS after a warm-up of a tenth as many calls, and after `total` calls more. */
-async function growth(command, total) {
-  const server = await connectStdio(command);
+async function growth(command, era, total) {
+  const server = await connectStdio(command, era);
   try {
     await runCalls(server.client, MIXED, { count: total / 10, inFlight: 16 });
     const before = rssBytes(server.pid);
@@ -43,29 +46,45 @@ async function growth(command, total) {
 export const memory = {
   id: "memory",
   title: TITLE,
-  about: () => "Resident set size (VmRSS) of the server process, worker threads included. Idle: after `tools/list` and half a second of quiet; the modules are copies of example.wasm.",
-  async run({ quick, log, config }) {
-    const baselineIdle = await idleRss(baselineCommand());
+  about: () =>
+    "Resident set size (VmRSS) of the server process, worker threads included. Idle: after `tools/list` and half a second of quiet; " +
+    "the modules are copies of example.wasm. Bare v1: the v1 SDK server with the 2025 client.",
+  async run({ quick, log, config, eras }) {
+    const era = eras[0];
+    const v1 = eras.includes("2025");
+    const baselineIdle = await idleRss(baselineCommand(), era);
+    const v1Idle = v1 ? await idleRss(baselineV1Command(), "2025") : undefined;
+    const reference = (bytes) => (bytes === undefined ? {} : { reference: { value: bytes / MB } });
     const rows = [];
     for (const count of [1, 10, 100]) {
-      const rss = await idleRss(wasmforgeCommand(writeCopiesConfig(count)));
+      const rss = await idleRss(wasmforgeCommand(writeCopiesConfig(count)), era);
       log(`idle RSS with ${count} modules: ${(rss / MB).toFixed(1)} MB`);
-      rows.push({ scenario: TITLE, metric: `RSS at idle, ${count} module${count > 1 ? "s" : ""} (${count * 6} tools)`, wasmforge: rss / MB, baseline: baselineIdle / MB, unit: "MB", better: "lower" });
+      rows.push({
+        scenario: TITLE,
+        metric: `RSS at idle, ${count} module${count > 1 ? "s" : ""} (${count * 6} tools), ${era}`,
+        wasmforge: rss / MB,
+        baseline: baselineIdle / MB,
+        unit: "MB",
+        better: "lower",
+        ...reference(v1Idle),
+      });
     }
-    const total = quick ? 10_000 : 50_000;
-    const base = await growth(baselineCommand(), total);
-    const wf = await growth(wasmforgeCommand(config), total);
+    const total = quick ? 5_000 : 50_000;
+    const base = await growth(baselineCommand(), era, total);
+    const old = v1 ? await growth(baselineV1Command(), "2025", total) : undefined;
+    const wf = await growth(wasmforgeCommand(config), era, total);
     log(`RSS over ${total} calls: wasmforge ${(wf.before / MB).toFixed(1)} → ${(wf.after / MB).toFixed(1)} MB`);
     const note = (g) => `${(g.before / MB).toFixed(1)} → ${(g.after / MB).toFixed(1)} MB`;
     rows.push({
       scenario: TITLE,
-      metric: `RSS growth over ${total.toLocaleString("en-US")} calls, 16 in flight, after ${(total / 10).toLocaleString("en-US")} warm-up calls`,
+      metric: `RSS growth over ${total.toLocaleString("en-US")} calls, 16 in flight, after ${(total / 10).toLocaleString("en-US")} warm-up calls, ${era}`,
       wasmforge: wf.growth / MB,
       baseline: base.growth / MB,
       unit: "MB",
       better: "lower",
       noRatio: true,
-      note: `wasmforge ${note(wf)}; baseline ${note(base)}`,
+      ...reference(old?.growth),
+      note: `wasmforge ${note(wf)}; bare v2 ${note(base)}${old ? `; bare v1 ${note(old)}` : ""}`,
     });
     return rows;
   },
