@@ -20,6 +20,7 @@ import { METER_FUNCTION, METER_NAMESPACE } from "../wasm/meter.js";
 
 export type PluginLog = (level: "debug" | "info" | "warn" | "error", message: string) => void;
 
+const utf8 = new TextDecoder();
 const LOG_LEVEL_INFO = 2; // Extism's levels: trace 0, debug 1, info 2, warn 3, error 4
 const MAX_VAR_BYTES = 1024 * 1024;
 /** A plugin's error message is for a person: longer ones are cut (with a marker). */
@@ -138,7 +139,7 @@ export async function callExtism(inst: ExtismInstance, fnName: string, input: st
     if (bytes.length > options.maxOutputBytes) {
       throw new ToolError("output", `output of ${bytes.length} bytes is over the output limit of ${options.maxOutputBytes} bytes (max_output_mb)`);
     }
-    return { kind: "text", text: new TextDecoder().decode(bytes) };
+    return { kind: "text", text: utf8.decode(bytes) };
   } catch (err) {
     if (err instanceof InputNeeded || err instanceof ToolError) throw err;
     const message = err instanceof Error ? err.message : String(err);

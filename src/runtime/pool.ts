@@ -193,6 +193,7 @@ export class WorkerPool {
   /** Ends a worker whose call overran or was cancelled. */
   private kill(slot: Slot): void {
     if (slot.retired) return;
+    writeLog("debug", `ended a worker whose call ${slot.job ? `of ${slot.job.request.fn} ` : ""}could not be stopped otherwise`);
     void slot.worker.terminate();
     this.retire(slot);
   }

@@ -24,8 +24,11 @@ interface InputState {
 }
 
 export interface InputRounds {
-  /** Answers for this round: those carried in requestState plus those the client sent now. */
-  answers(ctx: ServerContext, subject: string): Record<string, unknown>;
+  /**
+   * Answers for this round: those carried in requestState plus those the client sent now.
+   * `subject` is asked for only when the request carries any (most carry none).
+   */
+  answers(ctx: ServerContext, subject: () => string): Record<string, unknown> | undefined;
   /** The `input_required` result asking the client what NeedsInput lists. */
   ask(ctx: ServerContext, subject: string, needs: NeedsInput): Promise<InputRequiredResult>;
   /** For ServerOptions.requestState.verify. */
@@ -39,23 +42,20 @@ export interface InputRounds {
 export function inputRounds(key = randomBytes(32).toString("hex")): InputRounds {
   const codec = createRequestStateCodec<InputState>({ key, ttlSeconds: 600 });
   const carried = (ctx: ServerContext, subject: string): Record<string, unknown> => {
-    let state: InputState | undefined;
-    try {
-      state = ctx.mcpReq.requestState<InputState>();
-    } catch {
-      return {};
-    }
+    const state = readState(ctx);
     return state && state.subject === subject && typeof state.answers === "object" ? state.answers : {};
   };
   return {
     answers(ctx, subject) {
-      const given = ctx.mcpReq.inputResponses ?? {};
+      const given = ctx.mcpReq.inputResponses;
+      if (given === undefined && ctx.mcpReq.requestState === undefined) return undefined;
+      if (given === undefined && readState(ctx) === undefined) return undefined;
       // A response that is not an object answers nothing: the question is asked again.
-      const valid = Object.fromEntries(Object.entries(given).filter(([, v]) => typeof v === "object" && v !== null && !Array.isArray(v)));
-      return { ...carried(ctx, subject), ...valid };
+      const valid = Object.fromEntries(Object.entries(given ?? {}).filter(([, v]) => typeof v === "object" && v !== null && !Array.isArray(v)));
+      return { ...carried(ctx, subject()), ...valid };
     },
     async ask(ctx, subject, needs) {
-      const answers = this.answers(ctx, subject);
+      const answers = this.answers(ctx, () => subject) ?? {};
       return inputRequired({
         inputRequests: needs.requests as Parameters<typeof inputRequired>[0]["inputRequests"],
         requestState: await codec.mint({ subject, answers }),
@@ -63,6 +63,16 @@ export function inputRounds(key = randomBytes(32).toString("hex")): InputRounds 
     },
     verify: (state, ctx) => codec.verify(state, ctx),
   };
+}
+
+/** The request's verified requestState, when it carries one of WasmForge's. */
+function readState(ctx: ServerContext): InputState | undefined {
+  try {
+    const state = ctx.mcpReq.requestState<InputState>();
+    return state && typeof state === "object" ? state : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What a round's answers are bound to: the method, the name and the arguments. */

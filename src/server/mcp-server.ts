@@ -120,7 +120,7 @@ export function mcpServers(host: ToolHost, options: McpServersOptions = {}): Mcp
       modern ? ((ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[LOG_LEVEL_META_KEY] as LoggingLevel | undefined) : state.level;
 
     /** What one request hands the host (see server/context.ts). */
-    const requestContext = (ctx: ServerContext, subject?: string) => {
+    const requestContext = (ctx: ServerContext, subject?: () => string) => {
       const progressToken = ctx.mcpReq._meta?.progressToken;
       let last = -Infinity;
       let fromPlugin = false;
@@ -138,7 +138,13 @@ export function mcpServers(host: ToolHost, options: McpServersOptions = {}): Mcp
       };
       const callCtx: CallContext = {
         signal: ctx.mcpReq.signal,
-        request: { id: ctx.mcpReq.id, meta: pluginMeta(ctx, server) },
+        // Only plugins that describe themselves read it: worked out when they do.
+        request: {
+          id: ctx.mcpReq.id,
+          get meta() {
+            return pluginMeta(ctx, server);
+          },
+        },
         answers: subject === undefined ? undefined : rounds.answers(ctx, subject),
         onStart: () => {
           if (!fromPlugin) void sendProgress({ progress: 0.5, total: 1, message: "running" });
@@ -160,11 +166,11 @@ export function mcpServers(host: ToolHost, options: McpServersOptions = {}): Mcp
     };
 
     /** A request that may ask the client: NeedsInput becomes an input_required result. */
-    const mayAsk = async <T>(ctx: ServerContext, subject: string, run: () => Promise<T>) => {
+    const mayAsk = async <T>(ctx: ServerContext, subject: () => string, run: () => Promise<T>) => {
       try {
         return await run();
       } catch (err) {
-        if (err instanceof NeedsInput) return rounds.ask(ctx, subject, err);
+        if (err instanceof NeedsInput) return rounds.ask(ctx, subject(), err);
         throw err;
       }
     };
@@ -172,7 +178,7 @@ export function mcpServers(host: ToolHost, options: McpServersOptions = {}): Mcp
     server.setRequestHandler("tools/list", () => ({ tools: host.listTools() }));
     server.setRequestHandler("tools/call", async (request, ctx) => {
       const { name, arguments: args } = request.params;
-      const subject = inputSubject("tools/call", name, args);
+      const subject = () => inputSubject("tools/call", name, args);
       const { callCtx, sendProgress, pluginReportedProgress } = requestContext(ctx, subject);
       return mayAsk(ctx, subject, async () => {
         await sendProgress({ progress: 0, total: 1 });
@@ -191,13 +197,13 @@ export function mcpServers(host: ToolHost, options: McpServersOptions = {}): Mcp
     });
     server.setRequestHandler("prompts/list", () => ({ prompts: host.listPrompts() }));
     server.setRequestHandler("prompts/get", (request, ctx) => {
-      const subject = inputSubject("prompts/get", request.params.name, request.params.arguments);
+      const subject = () => inputSubject("prompts/get", request.params.name, request.params.arguments);
       return mayAsk(ctx, subject, () => host.getPrompt(request.params.name, request.params.arguments, requestContext(ctx, subject).callCtx));
     });
     server.setRequestHandler("resources/list", () => ({ resources: host.listResources() }));
     server.setRequestHandler("resources/templates/list", () => ({ resourceTemplates: host.listResourceTemplates() }));
     server.setRequestHandler("resources/read", (request, ctx) => {
-      const subject = inputSubject("resources/read", request.params.uri, {});
+      const subject = () => inputSubject("resources/read", request.params.uri, {});
       return mayAsk(ctx, subject, () => host.readResource(request.params.uri, requestContext(ctx, subject).callCtx));
     });
     return server;
