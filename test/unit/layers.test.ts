@@ -1,0 +1,40 @@
+// Imports run one way: each folder of src/ imports only from the folders above it in
+// docs/architecture.md's order, never below, so no circle can form between them.
+
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ROOT } from "../helpers.js";
+
+const ORDER = ["core", "config", "sources", "wasm", "discovery", "runtime", "server", "admin", "transports", "cli"];
+const SRC = join(ROOT, "src");
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+}
+
+/** The folder's place in the order; the top-level files (cli.ts, version.ts) are outside it. */
+function rank(file: string): number {
+  const top = relative(SRC, file).split("/")[0]!;
+  if (top === "cli.ts") return ORDER.length;
+  if (top === "version.ts") return -1;
+  return ORDER.indexOf(top);
+}
+
+describe("the folders of src/", () => {
+  it("every folder is in the order", () => {
+    const folders = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    expect(folders.filter((f) => !ORDER.includes(f))).toEqual([]);
+  });
+
+  it("no file imports from a folder below its own", () => {
+    const upward: string[] = [];
+    for (const file of files(SRC)) {
+      for (const match of readFileSync(file, "utf8").matchAll(/from "(\.[^"]+)"/g)) {
+        const target = resolve(dirname(file), match[1]!).replace(/\.js$/, ".ts");
+        if (rank(target) > rank(file)) upward.push(`${relative(SRC, file)} imports ${relative(SRC, target)}`);
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+});
