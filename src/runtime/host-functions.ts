@@ -12,12 +12,13 @@
 import type { CallContext } from "@extism/extism";
 import type { ValueType } from "../wasm/reader.js";
 import { ToolError } from "./failure.js";
-import type { InputRequests } from "./protocol.js";
+import type { InputRequests, NotificationMethod } from "./protocol.js";
+
+export type { NotificationMethod };
 
 export const USER_NAMESPACE = "extism:host/user";
 export const INPUT_KEY_META = "io.wasmforge/inputKey";
 
-export type NotificationMethod = "notifications/message" | "notifications/progress";
 export type InputMethod = "elicitation/create" | "sampling/createMessage" | "roots/list";
 
 type HostFunctionKind = { notify: NotificationMethod } | { ask: InputMethod } | { askMany: true };

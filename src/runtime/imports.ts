@@ -5,6 +5,7 @@ import { EXTISM_NAMESPACE } from "../discovery/extism.js";
 import type { ModuleAbi } from "../discovery/types.js";
 import { formatSignature, type ImportEntry } from "../wasm/reader.js";
 import { HOST_FUNCTIONS, USER_NAMESPACE } from "./host-functions.js";
+import type { ImportPlan } from "./protocol.js";
 import { WASI_NAMESPACE } from "./wasi.js";
 
 /** The `extism:host/env` functions @extism/extism 1.0.3 provides. */
@@ -20,13 +21,6 @@ const EXTISM_PROVIDED = new Set([...EXTISM_KERNEL, ...SUPPLIED]);
 /** What AssemblyScript modules import by default (asc without --use abort=...). */
 const ASSEMBLYSCRIPT_ENV = new Set(["abort", "seed"]);
 
-export interface ImportPlan {
-  /** The WASI preview1 functions it imports (the worker provides exactly these). */
-  wasiFunctions: string[];
-  /** AssemblyScript's default `env` functions it imports. */
-  assemblyScriptEnv: string[];
-  importedMemory?: { module: string; name: string; minPages: number; shared: boolean };
-}
 
 export function planImports(abi: ModuleAbi, imports: ImportEntry[], importedMemoryMinPages: number): ImportPlan {
   const unsupported: string[] = [];

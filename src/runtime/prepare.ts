@@ -16,8 +16,8 @@ import { readDerived, writeDerived } from "../sources/cache.js";
 import { MeterError, meterModule, FUEL_EXPORT } from "../wasm/meter.js";
 import { readWasmInfo, type WasmInfo } from "../wasm/reader.js";
 import { capMemory, exposeResettableState, pagesForMegabytes } from "../wasm/rewrite.js";
-import { planImports, type ImportPlan } from "./imports.js";
-import type { LoadOptions } from "./protocol.js";
+import { planImports } from "./imports.js";
+import type { ImportPlan, LoadOptions } from "./protocol.js";
 
 export interface PreparedModule {
   module: WebAssembly.Module;

@@ -1,8 +1,18 @@
 // Messages between the main thread and the call workers. Plain data only: they cross postMessage.
 
 import type { CallShape, ModuleAbi } from "../discovery/types.js";
-import type { NotificationMethod } from "./host-functions.js";
-import type { ImportPlan } from "./imports.js";
+
+/** The MCP notifications a plugin may send for the call it serves. */
+export type NotificationMethod = "notifications/message" | "notifications/progress";
+
+/** What a module imports, as worked out at load (runtime/imports.ts); the worker provides exactly these. */
+export interface ImportPlan {
+  /** The WASI preview1 functions it imports. */
+  wasiFunctions: string[];
+  /** AssemblyScript's default `env` functions it imports. */
+  assemblyScriptEnv: string[];
+  importedMemory?: { module: string; name: string; minPages: number; shared: boolean };
+}
 
 export interface LoadOptions {
   abi: ModuleAbi;

@@ -27,6 +27,27 @@ describe("the folders of src/", () => {
     expect(folders.filter((f) => !ORDER.includes(f))).toEqual([]);
   });
 
+  it("no files import each other in a circle, within a folder either", () => {
+    const graph = new Map<string, string[]>();
+    for (const file of files(SRC)) {
+      graph.set(
+        relative(SRC, file),
+        [...readFileSync(file, "utf8").matchAll(/from "(\.[^"]+)"/g)].map((m) => relative(SRC, resolve(dirname(file), m[1]!).replace(/\.js$/, ".ts"))),
+      );
+    }
+    const circles: string[] = [];
+    const state = new Map<string, "open" | "done">();
+    const visit = (node: string, path: string[]) => {
+      if (state.get(node) === "done") return;
+      if (state.get(node) === "open") return void circles.push([...path.slice(path.indexOf(node)), node].join(" -> "));
+      state.set(node, "open");
+      for (const next of graph.get(node) ?? []) visit(next, [...path, node]);
+      state.set(node, "done");
+    };
+    for (const node of graph.keys()) visit(node, []);
+    expect(circles).toEqual([]);
+  });
+
   it("no file imports from a folder below its own", () => {
     const upward: string[] = [];
     for (const file of files(SRC)) {
