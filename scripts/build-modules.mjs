@@ -28,6 +28,7 @@ export const MODULES = [
   { kind: "asc", src: "extism/broken-servlet", out: "broken-servlet.wasm" },
   { kind: "asc", src: "extism/ask-plugin", out: "ask-plugin.wasm" },
   { kind: "asc", src: "extism/growing-plugin", out: "growing-plugin.wasm" },
+  { kind: "asc", src: "extism/rounds-plugin", out: "rounds-plugin.wasm" },
   { kind: "wat", src: "extism/unknown-host.wat", out: "unknown-host.wasm" },
   { kind: "wat", src: "faults/loop.wat", out: "faults/loop.wasm" },
   { kind: "wat", src: "faults/trap.wat", out: "faults/trap.wasm" },
