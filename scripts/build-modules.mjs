@@ -85,12 +85,16 @@ async function buildWat(srcPath) {
   }
 }
 
-async function buildAsc(srcDir) {
+/**
+ * Compiles the AssemblyScript plugin in srcDir (its index.ts). The shared pdk.ts supplies `abort`;
+ * by default baseDir is modules/extism, where pdk.ts has the internal path "pdk". Plugins elsewhere
+ * (bench/conformance/) pass the repository root as baseDir and import ../../../modules/extism/pdk.
+ */
+export async function buildAsc(srcDir, baseDir = path.dirname(srcDir)) {
   const { default: asc } = await import("assemblyscript/asc");
-  // baseDir is modules/extism so that the shared pdk.ts has the internal path
-  // "pdk" (used by --use abort=pdk/abort).
-  const baseDir = path.dirname(srcDir);
-  const entry = path.relative(baseDir, path.join(srcDir, "index.ts")).split(path.sep).join("/");
+  const internal = (file) => path.relative(baseDir, file).split(path.sep).join("/");
+  const entry = internal(path.join(srcDir, "index.ts"));
+  const abort = `${internal(path.join(modulesDir, "extism", "pdk"))}/abort`;
   const outputs = new Map();
   let stderrText = "";
   const stderr = { write: (s) => { stderrText += String(s); return true; } };
@@ -103,7 +107,7 @@ async function buildAsc(srcDir) {
       "--optimizeLevel", "2",
       "--shrinkLevel", "1",
       "--noAssert",
-      "--use", "abort=pdk/abort",
+      "--use", `abort=${abort}`,
     ],
     {
       stdout: { write: () => true },
