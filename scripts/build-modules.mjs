@@ -27,6 +27,8 @@ export const MODULES = [
   { kind: "asc", src: "extism/mcp-plugin", out: "mcp-plugin.wasm" },
   { kind: "asc", src: "extism/broken-servlet", out: "broken-servlet.wasm" },
   { kind: "asc", src: "extism/ask-plugin", out: "ask-plugin.wasm" },
+  { kind: "asc", src: "extism/growing-plugin", out: "growing-plugin.wasm" },
+  { kind: "asc", src: "extism/rounds-plugin", out: "rounds-plugin.wasm" },
   { kind: "wat", src: "extism/unknown-host.wat", out: "unknown-host.wasm" },
   { kind: "wat", src: "faults/loop.wat", out: "faults/loop.wasm" },
   { kind: "wat", src: "faults/trap.wat", out: "faults/trap.wasm" },
@@ -84,12 +86,16 @@ async function buildWat(srcPath) {
   }
 }
 
-async function buildAsc(srcDir) {
+/**
+ * Compiles the AssemblyScript plugin in srcDir (its index.ts). The shared pdk.ts supplies `abort`;
+ * by default baseDir is modules/extism, where pdk.ts has the internal path "pdk". Plugins elsewhere
+ * (bench/conformance/) pass the repository root as baseDir and import ../../../modules/extism/pdk.
+ */
+export async function buildAsc(srcDir, baseDir = path.dirname(srcDir)) {
   const { default: asc } = await import("assemblyscript/asc");
-  // baseDir is modules/extism so that the shared pdk.ts has the internal path
-  // "pdk" (used by --use abort=pdk/abort).
-  const baseDir = path.dirname(srcDir);
-  const entry = path.relative(baseDir, path.join(srcDir, "index.ts")).split(path.sep).join("/");
+  const internal = (file) => path.relative(baseDir, file).split(path.sep).join("/");
+  const entry = internal(path.join(srcDir, "index.ts"));
+  const abort = `${internal(path.join(modulesDir, "extism", "pdk"))}/abort`;
   const outputs = new Map();
   let stderrText = "";
   const stderr = { write: (s) => { stderrText += String(s); return true; } };
@@ -102,7 +108,7 @@ async function buildAsc(srcDir) {
       "--optimizeLevel", "2",
       "--shrinkLevel", "1",
       "--noAssert",
-      "--use", "abort=pdk/abort",
+      "--use", `abort=${abort}`,
     ],
     {
       stdout: { write: () => true },

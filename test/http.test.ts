@@ -65,7 +65,7 @@ describe("serve --http", () => {
 
   beforeAll(async () => {
     const config = writeConfig(
-      `[server]\nmax_body_kb = 8\nallowed_hosts = ["mcp.example.test"]\n\n${moduleEntry("example", "example.wasm")}`,
+      `[server]\nmax_body_kb = 8\nallowed_hosts = ["mcp.example.test"]\n\n${moduleEntry("example", "example.wasm")}${moduleEntry("slow", "faults/slow.wasm")}`,
     );
     server = await serveNetwork(["-c", config, "--no-watch", "--http", "0"], [HTTP_LINE], { WASMFORGE_TOKEN: TOKEN });
     url = mcpUrl(server.stderr());
@@ -133,6 +133,54 @@ describe("serve --http", () => {
     const garbage = await raw(url, { headers: postHeaders(), body: "{not json" });
     expect(garbage.status).toBe(400);
     expect(JSON.parse(garbage.body)).toMatchObject({ error: { code: -32700 } });
+  });
+
+  it("a 2025-11-25 client whose stream broke mid-call resumes it with Last-Event-ID and gets the result", async () => {
+    const opening = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
+    const opened = await raw(url, { headers: postHeaders(), body: opening });
+    const session = { "mcp-session-id": opened.headers["mcp-session-id"] as string, "mcp-protocol-version": "2025-11-25" };
+    await raw(url, { headers: postHeaders(session), body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) });
+
+    // The call's stream opens with a priming event (an id and the reconnection delay); then the connection drops.
+    const call = JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "sleep_ms", arguments: { ms: 2000 } } });
+    const priming = await new Promise<{ id: string; retry: string }>((resolve, reject) => {
+      const req = request(url, { method: "POST", headers: postHeaders(session) }, (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => {
+          text += chunk.toString();
+          const match = /^id: (\S+)\nretry: (\d+)\n/m.exec(text);
+          if (!match) return;
+          expect(text).not.toMatch(/"id":2/);
+          resolve({ id: match[1]!, retry: match[2]! });
+          req.destroy();
+        });
+      });
+      req.on("error", reject);
+      req.end(call);
+    });
+    expect(priming.retry).toBe("1000");
+
+    // Reconnecting after the delay the priming event asked for, with the last event id it saw, the
+    // client gets the stream back while the call still runs, and its result on it.
+    await new Promise((resolve) => setTimeout(resolve, Number(priming.retry)));
+    const resumed = await new Promise<{ status?: number; text: string }>((resolve, reject) => {
+      const req = request(url, { method: "GET", headers: { accept: "text/event-stream", authorization: `Bearer ${TOKEN}`, "last-event-id": priming.id, ...session } }, (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => {
+          text += chunk.toString();
+          if (res.statusCode !== 200 || !/"id":2/.test(text)) return;
+          resolve({ status: res.statusCode, text });
+          req.destroy();
+        });
+        res.on("end", () => resolve({ status: res.statusCode, text }));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(resumed.status).toBe(200);
+    const data = /^data: (.*"id":2.*)$/m.exec(resumed.text)![1]!;
+    expect(JSON.parse(data)).toMatchObject({ id: 2, result: { content: [{ type: "text", text: "2000" }] } });
+    await raw(url, { method: "DELETE", headers: postHeaders(session) });
   });
 
   it("only /mcp is served", async () => {

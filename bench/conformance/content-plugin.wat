@@ -1,6 +1,8 @@
 ;; content-plugin.wat — a self-describing Extism plugin (hyper-mcp interface 1: `describe` + `call`)
 ;; whose tools return the non-text content the MCP conformance scenarios ask for: an image, audio, an
-;; embedded resource, and all of them mixed. `describe` lists the four tools; `call` finds the tool's
+;; embedded resource, and all of them mixed. It serves tools-call-image (test_image_content),
+;; tools-call-audio (test_audio_content), tools-call-embedded-resource (test_embedded_resource) and
+;; tools-call-mixed-content (test_multiple_content_types), in both revisions. `describe` lists the four tools; `call` finds the tool's
 ;; name in its input ({"method":"tools/call","params":{"name":...}}) and answers with a fixed
 ;; CallToolResult. Compiled at run time by bench/conformance.mjs with the `wabt` dev dependency.
 (module

@@ -1,5 +1,6 @@
-;; log-plugin.wat — the one fixture the MCP conformance run needs that the example modules lack: an
-;; Extism plugin that logs three messages during a call (scenario tools-call-with-logging).
+;; log-plugin.wat — an Extism plugin that logs three messages during a call. It serves
+;; tools-call-with-logging (2025-11-25) as test_tool_with_logging: WasmForge sends each line to the
+;; calling client once it has asked for a log level (logging/setLevel).
 ;; Compiled at run time by bench/conformance.mjs with the `wabt` dev dependency.
 (module
   (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))

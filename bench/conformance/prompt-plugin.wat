@@ -1,8 +1,9 @@
 ;; prompt-plugin.wat — a self-describing Extism plugin (hyper-mcp interface 2: `list_tools` +
 ;; `call_tool`, with `list_prompts` + `get_prompt`) offering the two prompts the MCP conformance
 ;; scenarios ask for whose messages are not plain text, which config [[prompts]] cannot give:
-;;   test_prompt_with_image              an image message, then a text message
-;;   test_prompt_with_embedded_resource  an embedded resource at the `resourceUri` argument, then a text message
+;;   test_prompt_with_image              an image message, then a text message (prompts-get-with-image)
+;;   test_prompt_with_embedded_resource  an embedded resource at the `resourceUri` argument, then a text
+;;                                       message (prompts-get-embedded-resource)
 ;; It has no tools. get_prompt finds the prompt's name in its input
 ;; ({"request":{"name":...,"arguments":{...}},"context":{...}}) and answers with a GetPromptResult.
 ;; Compiled at run time by bench/conformance.mjs with the `wabt` dev dependency.

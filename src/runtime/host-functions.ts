@@ -1,7 +1,12 @@
 // Host functions WasmForge offers plugins in extism:host/user: hyper-mcp's (logging and progress
-// notifications for the client whose call is running; asking that client for input), and
-// WasmForge's own `request_input`. Each takes the offset of an Extism memory block holding JSON.
-// Any other extism:host/user import is a load error (imports.ts).
+// notifications for the client whose call is running; asking that client for input; announcing
+// that the plugin's own tools, prompts or resources changed), and WasmForge's own `request_input`.
+// Those with a parameter take the offset of an Extism memory block holding JSON. Any other
+// extism:host/user import is a load error (imports.ts).
+//
+// Announcing a change: once the call that announced ends, a plugin that describes itself is asked
+// for its lists again, as a reload of that one module would, and clients hear list_changed
+// (server/host.ts).
 //
 // Asking the client: the call cannot wait for an answer (in the 2026-07-28 protocol the answer comes
 // with a new request), so a question the call has no answer for ends it, and it runs again from
@@ -12,16 +17,20 @@
 import type { CallContext } from "@extism/extism";
 import type { ValueType } from "../wasm/reader.js";
 import { ToolError } from "./failure.js";
-import type { InputRequests, NotificationMethod } from "./protocol.js";
+import type { InputRequests, ListChangedMethod, MessageMethod, NotificationMethod } from "./protocol.js";
 
-export type { NotificationMethod };
+export type { ListChangedMethod, MessageMethod, NotificationMethod };
 
 export const USER_NAMESPACE = "extism:host/user";
 export const INPUT_KEY_META = "io.wasmforge/inputKey";
 
 export type InputMethod = "elicitation/create" | "sampling/createMessage" | "roots/list";
 
-type HostFunctionKind = { notify: NotificationMethod } | { ask: InputMethod } | { askMany: true };
+type HostFunctionKind =
+  | { notify: MessageMethod }
+  | { announce: ListChangedMethod }
+  | { ask: InputMethod }
+  | { askMany: true };
 
 export interface HostFunctionSpec {
   params: ValueType[];
@@ -33,6 +42,9 @@ export interface HostFunctionSpec {
 export const HOST_FUNCTIONS: Record<string, HostFunctionSpec> = {
   notify_logging_message: { params: ["i64"], results: [], kind: { notify: "notifications/message" } },
   notify_progress: { params: ["i64"], results: [], kind: { notify: "notifications/progress" } },
+  notify_tool_list_changed: { params: [], results: [], kind: { announce: "notifications/tools/list_changed" } },
+  notify_prompt_list_changed: { params: [], results: [], kind: { announce: "notifications/prompts/list_changed" } },
+  notify_resource_list_changed: { params: [], results: [], kind: { announce: "notifications/resources/list_changed" } },
   create_elicitation: { params: ["i64"], results: ["i64"], kind: { ask: "elicitation/create" } },
   create_message: { params: ["i64"], results: ["i64"], kind: { ask: "sampling/createMessage" } },
   list_roots: { params: [], results: ["i64"], kind: { ask: "roots/list" } },
@@ -99,6 +111,8 @@ export function hostFunctions(
         if (size > MAX_NOTIFICATION_BYTES) return drop(`${name} was given ${size} bytes, over the ${MAX_NOTIFICATION_BYTES}-byte limit for one notification`);
         notify(kind.notify, block.text());
       };
+    } else if ("announce" in kind) {
+      functions[name] = () => notify(kind.announce, "");
     } else if ("ask" in kind) {
       functions[name] = (ctx, addr) => {
         const params = addr === undefined ? {} : readJson(ctx, addr, name, MAX_QUESTION_BYTES);
@@ -128,6 +142,10 @@ export function hostFunctions(
     }
   }
   return { functions, newCall: () => asked.clear() };
+}
+
+export function isListChanged(method: NotificationMethod): method is ListChangedMethod {
+  return method.endsWith("/list_changed");
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

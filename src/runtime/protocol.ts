@@ -3,7 +3,11 @@
 import type { CallShape, ModuleAbi } from "../discovery/types.js";
 
 /** The MCP notifications a plugin may send for the call it serves. */
-export type NotificationMethod = "notifications/message" | "notifications/progress";
+/** A plugin's announcement that its own tools, prompts or resources changed. */
+export type ListChangedMethod = "notifications/tools/list_changed" | "notifications/prompts/list_changed" | "notifications/resources/list_changed";
+/** Notifications for the client whose call is running. */
+export type MessageMethod = "notifications/message" | "notifications/progress";
+export type NotificationMethod = MessageMethod | ListChangedMethod;
 
 /** What a module imports, as worked out at load (runtime/imports.ts); the worker provides exactly these. */
 export interface ImportPlan {

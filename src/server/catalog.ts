@@ -41,7 +41,10 @@ export interface ServedTool {
 
 export interface Catalog {
   modules: LoadedModule[];
+  /** Modules that did not load, and tools left out because their name clashed. */
   failures: ModuleFailure[];
+  /** Only the modules that did not load: what assembling the catalog again starts from. */
+  loadFailures: ModuleFailure[];
   tools: Map<string, ServedTool>;
 }
 
@@ -128,7 +131,7 @@ export function assembleCatalog(modules: LoadedModule[], loadFailures: ModuleFai
       tools.set(tool.name, { tool, module });
     }
   }
-  return { modules, failures, tools };
+  return { modules, failures, loadFailures, tools };
 }
 
 async function loadModule(spec: ModuleSpec, config: Config, previous: Catalog | undefined, describer: () => WorkerPool): Promise<LoadedModule | ModuleFailure> {
@@ -150,8 +153,25 @@ async function loadModule(spec: ModuleSpec, config: Config, previous: Catalog | 
  * the calls go through the worker pool, with the module's deadline and limits.
  */
 async function describeModule(loaded: LoadedModule, pool: WorkerPool): Promise<LoadedModule> {
+  pool.register(loaded.key, loaded.module, loaded.options);
+  try {
+    return await describeIn(pool, loaded);
+  } catch (err) {
+    pool.unregister(loaded.key);
+    throw err;
+  }
+}
+
+/**
+ * Asks a plugin that is being served for its tools, prompts and resources again (it announced that
+ * they changed), as a reload of that one module would. It stays registered in the pool either way.
+ */
+export function describeAgain(module: LoadedModule, pool: WorkerPool): Promise<LoadedModule> {
+  return describeIn(pool, { ...module, discovery: discoverTools(module.spec, module.info) });
+}
+
+async function describeIn(pool: WorkerPool, loaded: LoadedModule): Promise<LoadedModule> {
   const { key, spec } = loaded;
-  pool.register(key, loaded.module, loaded.options);
   const run: RunExport = async (fn, input) => {
     const outcome = await pool.call({
       key,
@@ -164,12 +184,7 @@ async function describeModule(loaded: LoadedModule, pool: WorkerPool): Promise<L
     if (!outcome.ok) throw new Error(`${fn} failed: ${outcome.error}`);
     return valueText(outcome.value);
   };
-  try {
-    return { ...loaded, discovery: await describePlugin(spec, loaded.info, loaded.discovery, run) };
-  } catch (err) {
-    pool.unregister(key);
-    throw err;
-  }
+  return { ...loaded, discovery: await describePlugin(spec, loaded.info, loaded.discovery, run) };
 }
 
 export async function compileModule(

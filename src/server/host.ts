@@ -6,10 +6,11 @@ import type { CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resou
 import { loadConfig, type Config } from "../config/load.js";
 import { log, writeLog } from "../core/log.js";
 import { serialQueue } from "../core/serial.js";
+import { isListChanged, type ListChangedMethod } from "../runtime/host-functions.js";
 import { WorkerPool, defaultPoolSize, type CallOutcome } from "../runtime/pool.js";
 import { Runner } from "../runtime/runner.js";
 import { callTool } from "./call-tool.js";
-import { assembleCatalog, loadModulesWaiting, type Catalog, type LoadedModule, type ModuleFailure, type StillLoading } from "./catalog.js";
+import { assembleCatalog, buildCatalog, describeAgain, loadModulesWaiting, type Catalog, type LoadedModule, type ModuleFailure, type StillLoading } from "./catalog.js";
 import { configOffers } from "./config-offers.js";
 import type { CallContext, ModuleCall } from "./context.js";
 import { invalidParams, resourceNotFound } from "./errors.js";
@@ -25,6 +26,19 @@ export interface ReloadReport {
 
 type ChangeListener = () => void;
 type OffersListener = (changed: { prompts: boolean; resources: boolean }) => void;
+
+/** What changed in one swap: clients hear list_changed for each. */
+interface Changes {
+  tools: boolean;
+  prompts: boolean;
+  resources: boolean;
+}
+
+const ANNOUNCED: Record<ListChangedMethod, keyof Changes> = {
+  "notifications/tools/list_changed": "tools",
+  "notifications/prompts/list_changed": "prompts",
+  "notifications/resources/list_changed": "resources",
+};
 
 /** What one catalog serves, worked out once per load or reload, not on every request. */
 interface Served {
@@ -42,8 +56,13 @@ export class ToolHost {
   /** Calls running per module key: a replaced module is unloaded once its calls have finished. */
   private readonly running = new Map<string, number>();
   private readonly retired = new Set<string>();
-  /** The watcher and the admin API may both ask for a reload: one at a time, each sees the swap before it. */
+  /**
+   * The watcher and the admin API may both ask for a reload, and plugins announce changes: one at a
+   * time, each sees the swap before it.
+   */
   private readonly reloads = serialQueue();
+  /** Changes plugins announced (by module key) whose listing has not started yet: repeats merge. */
+  private readonly announced = new Map<string, Set<keyof Changes>>();
   private served: Served;
 
   private readonly downloads = new Set<Promise<void>>();
@@ -155,6 +174,8 @@ export class ToolHost {
   private readonly run = async (module: LoadedModule, ctx: CallContext, call: ModuleCall): Promise<CallOutcome> => {
     const key = module.key;
     const say = ctx.log ?? writeLog;
+    /** What the plugin announced changed during this call: listed again once the call is over. */
+    const announced = new Set<keyof Changes>();
     this.running.set(key, (this.running.get(key) ?? 0) + 1);
     try {
       return await this.runner.call({
@@ -164,6 +185,7 @@ export class ToolHost {
         answers: ctx.answers,
         onLog: (level, message) => say(level, `[${module.spec.name}] ${message}`),
         onNotify: (method, json) => {
+          if (isListChanged(method)) return void announced.add(ANNOUNCED[method]);
           try {
             ctx.onNotify?.(parseNotification(method, json));
           } catch (err) {
@@ -179,6 +201,7 @@ export class ToolHost {
         this.running.delete(key);
         if (this.retired.delete(key)) this.runner.unregister(key);
       }
+      if (announced.size > 0) this.listAgain(module, announced);
     }
   };
 
@@ -255,23 +278,83 @@ export class ToolHost {
     const keysBefore = new Set(before.catalog.modules.map((m) => m.key));
     const keysAfter = new Set(rebuilt.modules.map((m) => m.key));
     for (const m of rebuilt.modules) if (!keysBefore.has(m.key)) this.runner.register(m.key, m.module, m.options, m.metered);
-    const after = this.serve(config, rebuilt);
-    this.config = config;
-    this.served = after;
+    const recompiled = keysBefore.size !== keysAfter.size || [...keysAfter].some((k) => !keysBefore.has(k));
+    const { tools: changed } = this.swapIn(config, rebuilt, { tools: recompiled });
     for (const key of keysBefore) {
       if (keysAfter.has(key)) continue;
       if (this.running.has(key)) this.retired.add(key);
       else this.runner.unregister(key);
     }
-    reportCatalog(rebuilt, after.sources);
-    const changed = keysBefore.size !== keysAfter.size || [...keysAfter].some((k) => !keysBefore.has(k)) || toolsSignature(before.catalog) !== toolsSignature(rebuilt);
-    if (changed) for (const listener of this.listeners) listener();
-    const offersChanged = {
-      prompts: JSON.stringify(before.prompts) !== JSON.stringify(after.prompts),
-      resources: JSON.stringify([before.resources, before.resourceTemplates]) !== JSON.stringify([after.resources, after.resourceTemplates]),
-    };
-    if (offersChanged.prompts || offersChanged.resources) for (const listener of this.offerListeners) listener(offersChanged);
+    reportCatalog(rebuilt, this.served.sources);
     return { changed, failures: rebuilt.failures };
+  }
+
+  /**
+   * A plugin announced during a call (notify_tool_list_changed and its siblings) that its tools,
+   * prompts or resources changed: once that call is over, it is asked for them again, as a reload
+   * of that one module would, and clients hear list_changed for what it announced, even if its
+   * lists read the same as before (the plugin is the authority on its own lists). Listings queue
+   * behind reloads; announcements made before the listing starts make one listing.
+   */
+  private listAgain(module: LoadedModule, what: Set<keyof Changes>): void {
+    if (!module.discovery.interface) {
+      // A plain plugin's tools come from its exports and the config: there is nothing to list again.
+      return writeLog("debug", `module "${module.spec.name}" announced that its lists changed, but it does not describe itself; nothing to list again`);
+    }
+    const pending = this.announced.get(module.key);
+    if (pending) return void what.forEach((w) => pending.add(w));
+    const announced = new Set(what);
+    this.announced.set(module.key, announced);
+    void this.reloads(async () => {
+      this.announced.delete(module.key);
+      const modules = this.served.catalog.modules;
+      const index = modules.findIndex((m) => m.key === module.key);
+      // Replaced by a reload meanwhile, which told clients.
+      if (index < 0) return;
+      let relisted: LoadedModule;
+      try {
+        relisted = await describeAgain(modules[index]!, this.runner.pool);
+      } catch (err) {
+        log.warn(`module "${module.spec.name}" announced that its lists changed, but listing them again failed (${(err as Error).message}); it keeps serving the lists it had`);
+        return;
+      }
+      // A reload may have swapped the catalog while the plugin was being asked.
+      const now = this.served.catalog;
+      const at = now.modules.findIndex((m) => m.key === module.key);
+      if (at < 0) return;
+      const rebuilt = assembleCatalog(now.modules.map((m, i) => (i === at ? relisted : m)), now.loadFailures);
+      this.swapIn(this.config, rebuilt, { tools: announced.has("tools"), prompts: announced.has("prompts"), resources: announced.has("resources") });
+      // A new tool whose name another module already serves is left out: say so, as a reload would.
+      for (const f of rebuilt.failures) if (!now.failures.some((g) => g.error === f.error)) log.error(`module "${f.module}" (${f.origin}): ${f.error}`);
+      const { tools, offers } = relisted.discovery;
+      log.info(
+        `module "${module.spec.name}" announced that its ${[...announced].join(" and ")} changed; it now offers ${tools.length} tool(s), ` +
+          `${offers?.prompts.length ?? 0} prompt(s), ${(offers?.resources.length ?? 0) + (offers?.resourceTemplates.length ?? 0)} resource(s) and template(s)`,
+      );
+    });
+  }
+
+  /**
+   * Serves `catalog` from now on and tells clients what changed: what differs from before, and what
+   * `also` names (a recompiled module, a plugin's announcement).
+   */
+  private swapIn(config: Config, catalog: Catalog, also: Partial<Changes> = {}): Changes {
+    const before = this.served;
+    const after = this.serve(config, catalog);
+    this.config = config;
+    this.served = after;
+    const changes: Changes = {
+      tools: Boolean(also.tools) || toolsSignature(before.catalog) !== toolsSignature(catalog),
+      prompts: Boolean(also.prompts) || JSON.stringify(before.prompts) !== JSON.stringify(after.prompts),
+      resources:
+        Boolean(also.resources) ||
+        JSON.stringify([before.resources, before.resourceTemplates]) !== JSON.stringify([after.resources, after.resourceTemplates]),
+    };
+    if (changes.tools) for (const listener of this.listeners) listener();
+    if (changes.prompts || changes.resources) {
+      for (const listener of this.offerListeners) listener({ prompts: changes.prompts, resources: changes.resources });
+    }
+    return changes;
   }
 }
 

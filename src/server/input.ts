@@ -4,6 +4,9 @@
 // answers), and when the request comes again with the answers, the call runs again from its start
 // and this time the module's question returns its answer. Answers from earlier rounds travel in the
 // request's signed requestState, so any process serving the same config can take the next round.
+// A module never sees that state; it sees which round it is running in (INPUT_ROUND_META in the
+// `_meta` a self-describing plugin receives): 1, then one more each time the client came back with
+// the verified requestState of the round before.
 
 import { randomBytes } from "node:crypto";
 import { createRequestStateCodec, inputRequired, type InputRequiredResult, type ServerContext } from "@modelcontextprotocol/server";
@@ -17,18 +20,31 @@ export class NeedsInput extends Error {
   }
 }
 
+export const INPUT_ROUND_META = "io.wasmforge/inputRound";
+
 /** What requestState carries between rounds: the answers so far, bound to one request's subject. */
 interface InputState {
   subject: string;
   answers: Record<string, unknown>;
+  /** The round that asked. */
+  round: number;
 }
+
+export interface Round {
+  /** 1 without a requestState of this request; n + 1 with the verified requestState of round n. */
+  number: number;
+  /** Answers for this round: those carried in requestState plus those the client sent now. */
+  answers: Record<string, unknown>;
+}
+
+const FIRST_ROUND: Round = Object.freeze({ number: 1, answers: Object.freeze({}) }) as Round;
 
 export interface InputRounds {
   /**
-   * Answers for this round: those carried in requestState plus those the client sent now.
-   * `subject` is asked for only when the request carries any (most carry none).
+   * This request's round and its answers. `subject` is worked out only when the request carries
+   * answers or a requestState (most carry neither: round 1, no answers).
    */
-  answers(ctx: ServerContext, subject: () => string): Record<string, unknown> | undefined;
+  current(ctx: ServerContext, subject: () => string): Round;
   /** The `input_required` result asking the client what NeedsInput lists. */
   ask(ctx: ServerContext, subject: string, needs: NeedsInput): Promise<InputRequiredResult>;
   /** For ServerOptions.requestState.verify. */
@@ -41,24 +57,25 @@ export interface InputRounds {
  */
 export function inputRounds(key = randomBytes(32).toString("hex")): InputRounds {
   const codec = createRequestStateCodec<InputState>({ key, ttlSeconds: 600 });
-  const carried = (ctx: ServerContext, subject: string): Record<string, unknown> => {
+  /** The verified state this request carries, if it belongs to this request. */
+  const carried = (ctx: ServerContext, subject: string): InputState | undefined => {
     const state = readState(ctx);
-    return state && state.subject === subject && typeof state.answers === "object" ? state.answers : {};
+    return state && state.subject === subject && typeof state.answers === "object" && typeof state.round === "number" ? state : undefined;
   };
   return {
-    answers(ctx, subject) {
+    current(ctx, subject) {
       const given = ctx.mcpReq.inputResponses;
-      if (given === undefined && ctx.mcpReq.requestState === undefined) return undefined;
-      if (given === undefined && readState(ctx) === undefined) return undefined;
+      if (given === undefined && ctx.mcpReq.requestState === undefined) return FIRST_ROUND;
+      const state = carried(ctx, subject());
       // A response that is not an object answers nothing: the question is asked again.
       const valid = Object.fromEntries(Object.entries(given ?? {}).filter(([, v]) => typeof v === "object" && v !== null && !Array.isArray(v)));
-      return { ...carried(ctx, subject()), ...valid };
+      return { number: state ? state.round + 1 : 1, answers: { ...state?.answers, ...valid } };
     },
     async ask(ctx, subject, needs) {
-      const answers = this.answers(ctx, () => subject) ?? {};
+      const { number, answers } = this.current(ctx, () => subject);
       return inputRequired({
         inputRequests: needs.requests as Parameters<typeof inputRequired>[0]["inputRequests"],
-        requestState: await codec.mint({ subject, answers }),
+        requestState: await codec.mint({ subject, answers, round: number }),
       });
     },
     verify: (state, ctx) => codec.verify(state, ctx),

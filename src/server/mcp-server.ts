@@ -21,7 +21,7 @@ import { errorResult } from "./call-tool.js";
 import type { CallContext } from "./context.js";
 import { ProtocolError } from "./errors.js";
 import type { ToolHost } from "./host.js";
-import { inputRounds, inputSubject, NeedsInput } from "./input.js";
+import { INPUT_ROUND_META, inputRounds, inputSubject, NeedsInput } from "./input.js";
 
 const LEVELS: LoggingLevel[] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
@@ -136,16 +136,17 @@ export function mcpServers(host: ToolHost, options: McpServersOptions = {}): Mcp
         if (!threshold || !allows(threshold, level)) return;
         void ctx.mcpReq.notify({ method: "notifications/message", params: { level, logger, data } }).catch(() => undefined);
       };
+      const round = subject === undefined ? undefined : rounds.current(ctx, subject);
       const callCtx: CallContext = {
         signal: ctx.mcpReq.signal,
         // Only plugins that describe themselves read it: worked out when they do.
         request: {
           id: ctx.mcpReq.id,
           get meta() {
-            return pluginMeta(ctx, server);
+            return pluginMeta(ctx, server, round?.number);
           },
         },
-        answers: subject === undefined ? undefined : rounds.answers(ctx, subject),
+        answers: round?.answers,
         onStart: () => {
           if (!fromPlugin) void sendProgress({ progress: 0.5, total: 1, message: "running" });
         },
@@ -227,14 +228,16 @@ export function mcpServers(host: ToolHost, options: McpServersOptions = {}): Mcp
 /**
  * The `_meta` a self-describing plugin receives in its context: the request's own, plus the
  * envelope of a 2026 request, and for a 2025 client the capabilities it declared, under the same
- * key, so a plugin can see what it may ask in either era.
+ * key, so a plugin can see what it may ask in either era; and for a request that may ask, the
+ * round of questions this run is (server/input.ts).
  */
-function pluginMeta(ctx: ServerContext, server: Server): Record<string, unknown> {
+function pluginMeta(ctx: ServerContext, server: Server, round?: number): Record<string, unknown> {
   const meta: Record<string, unknown> = { ...ctx.mcpReq._meta, ...ctx.mcpReq.envelope };
   if (meta[CLIENT_CAPABILITIES_META_KEY] === undefined) {
     const capabilities = server.getClientCapabilities();
     if (capabilities) meta[CLIENT_CAPABILITIES_META_KEY] = capabilities;
   }
+  if (round !== undefined) meta[INPUT_ROUND_META] = round;
   return meta;
 }
 

@@ -13,7 +13,7 @@ import { compileSchema, problemsText, type JsonSchema, type Validator } from "..
 import { pluginContext, type RequestInfo } from "../discovery/describing.js";
 import { checkPluginJson, parsePluginJson, PluginOutputError } from "../discovery/plugin-json.js";
 import type { ToolDef } from "../discovery/types.js";
-import type { NotificationMethod } from "../runtime/host-functions.js";
+import type { MessageMethod } from "../runtime/host-functions.js";
 
 /** The input of the plugin's call export for one tool call. */
 export function toolCallInput(plugin: NonNullable<ToolDef["plugin"]>, args: Record<string, unknown>, request: RequestInfo): string {
@@ -61,7 +61,7 @@ export type PluginNotification =
   | { method: "notifications/progress"; params: ProgressNotification["params"] };
 
 /** A notification a plugin sent through notify_logging_message or notify_progress. */
-export function parseNotification(method: NotificationMethod, text: string): PluginNotification {
+export function parseNotification(method: MessageMethod, text: string): PluginNotification {
   const fn = method === "notifications/message" ? "notify_logging_message" : "notify_progress";
   const json = parsePluginJson(text, fn);
   return method === "notifications/message"

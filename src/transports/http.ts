@@ -4,7 +4,8 @@
 //    notifications reach subscriptions/listen streams through the handler's event bus;
 //  - a 2025 `initialize` starts a stateful session (mcp-session-id), so list_changed and log
 //    messages reach that client over its GET stream, and requests with the session id come back to
-//    it; a claim-less POST without a session (curl) is answered statelessly.
+//    it; its streams can be resumed with Last-Event-ID (event-store.ts); a claim-less POST without
+//    a session (curl) is answered statelessly.
 // Checks run cheapest first and before any body is read: Host/Origin (DNS rebinding), path, bearer
 // token, method. The admin API (src/admin/) answers /admin/* and WASImancer's plugin routes.
 
@@ -25,6 +26,7 @@ import { isLoopback } from "../core/loopback.js";
 import type { ToolHost } from "../server/host.js";
 import type { McpServers } from "../server/mcp-server.js";
 import { BindError, checkExposure, formatAddress, listen, type Address } from "./bind.js";
+import { SessionEventStore } from "./event-store.js";
 import { checkParamHeaders } from "./http-params.js";
 import type { Listener } from "./listener.js";
 import { tokenChecker } from "./token.js";
@@ -47,6 +49,8 @@ export const MCP_PATH = "/mcp";
 
 /** A 2025 session nobody has used for this long (and with no open stream) is closed. */
 const IDLE_SESSION_MS = 30 * 60_000;
+/** How long a 2025 client whose stream broke should wait before it reconnects (the SSE `retry` field). */
+const RECONNECT_AFTER_MS = 1000;
 
 interface LegacySession {
   server: Server;
@@ -85,7 +89,7 @@ export async function serveHttp(host: ToolHost, servers: McpServers, options: Ht
         session.streams++;
         request.signal.addEventListener("abort", () => session.streams--, { once: true });
       }
-      return session.transport.handleRequest(request, { parsedBody });
+      return releasedOnAbort(await session.transport.handleRequest(request, { parsedBody }), request.signal);
     }
     if (request.method === "POST" && parsedBody !== undefined && isInitializeRequest(parsedBody)) return openSession(request, parsedBody);
     if (request.method !== "POST") return jsonRpcError(400, -32000, "Bad Request: no mcp-session-id header; start a session with an initialize request");
@@ -100,6 +104,8 @@ export async function serveHttp(host: ToolHost, servers: McpServers, options: Ht
     const server = (await servers.connection({ era: "legacy", requestInfo: request })) as Server;
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
+      eventStore: new SessionEventStore(),
+      retryInterval: RECONNECT_AFTER_MS,
       onsessioninitialized: (id) => {
         sessions.set(id, { server, transport, lastSeen: Date.now(), streams: 0 });
         writeLog("debug", `http session ${id}: opened (${sessions.size} open)`);
@@ -236,6 +242,29 @@ export async function serveHttp(host: ToolHost, servers: McpServers, options: Ht
         await stopped;
       })()),
   };
+}
+
+/**
+ * A session's stream the client went away from is given up at once, so the session forgets it and
+ * the client can resume it with Last-Event-ID straight away (toNodeHandler alone notices the client
+ * left only when the next event is written, which may be the keep-alive 15 s later).
+ */
+function releasedOnAbort(response: Response, signal: AbortSignal): Response {
+  const body = response.body;
+  if (!body) return response;
+  const reader = body.getReader();
+  const release = () => void reader.cancel().catch(() => undefined);
+  signal.addEventListener("abort", release, { once: true });
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (!done) return controller.enqueue(value);
+      signal.removeEventListener("abort", release);
+      controller.close();
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return new Response(stream, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 function jsonRpcError(status: number, code: number, message: string): Response {
