@@ -3,6 +3,7 @@
 // needs to be interruptible.
 
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
+import type { ComponentSlot } from "./component-call.js";
 import type { ExtismInstance, PluginLog, PluginVars } from "./extism-call.js";
 import { InputNeeded, type Ask, type Notify } from "./host-functions.js";
 import type { CallValue, FromWorker, LoadOptions, ToWorker } from "./protocol.js";
@@ -17,11 +18,16 @@ interface Loaded {
   extism?: ExtismInstance;
   /** A plugin's variables: they outlive an instance discarded after a trap. */
   vars: PluginVars;
+  /** A component's instance, when it keeps one. */
+  component: ComponentSlot;
 }
 
 // @extism/extism is loaded only by workers that meet a plugin: plain modules start faster without it.
 let extismRuntime: Promise<typeof import("./extism-call.js")> | undefined;
 const extism = () => (extismRuntime ??= import("./extism-call.js"));
+// Components likewise: their runtime loads @bytecodealliance/preview2-shim, which starts a thread.
+let componentRuntime: Promise<typeof import("./component-call.js")> | undefined;
+const components = () => (componentRuntime ??= import("./component-call.js"));
 
 const port = parentPort!;
 const loaded = new Map<string, Loaded>();
@@ -130,7 +136,7 @@ function poll(): ToWorker | undefined {
 async function handle(message: ToWorker): Promise<void> {
   switch (message.type) {
     case "load":
-      loaded.set(message.key, { module: message.module, options: message.options, vars: { values: new Map(), bytes: 0 } });
+      loaded.set(message.key, { module: message.module, options: message.options, vars: { values: new Map(), bytes: 0 }, component: {} });
       return;
     case "unload":
       loaded.delete(message.key);
@@ -161,6 +167,7 @@ async function handle(message: ToWorker): Promise<void> {
 async function run(entry: Loaded, call: Extract<ToWorker, { type: "call" }>, id: number): Promise<CallValue> {
   const { options } = entry;
   const key = call.key;
+  if (options.abi === "component") return (await components()).callComponent(entry.component, options, call.shape, call.input, pluginLog(key));
   if (options.abi === "extism") {
     const { callExtism, instantiateExtism } = await extism();
     const inst = entry.extism ?? (await instantiateExtism(entry.module, options, { log: pluginLog(key), notify: pluginNotify(key), ask: pluginAsk, vars: entry.vars }));
