@@ -6,7 +6,7 @@
 //
 //   node scripts/build-components.mjs [--out DIR] [--js]
 //
-// kitchen and netprobe: WAT → core module (wasm-tools' parser) → the WIT world embedded
+// kitchen, netprobe and foreign: WAT → core module (wasm-tools' parser) → the WIT world embedded
 // (componentEmbed) → a component (componentNew), plus a `package-docs` section holding the WIT's
 // `///` comments, as cargo-component writes it (jco's wasm-tools drops docs). Deterministic:
 // test/components-build.test.ts checks the committed files match a fresh build.
@@ -28,6 +28,7 @@ const sources = path.join(root, "modules", "components");
 export const COMPONENTS = [
   { kind: "wat", name: "kitchen", world: "kitchen", docs: true },
   { kind: "wat", name: "netprobe", world: "netprobe", docs: false },
+  { kind: "wat", name: "foreign", world: "foreign", docs: false },
   { kind: "js", name: "jsdemo", world: "jsdemo" },
 ];
 

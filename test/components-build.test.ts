@@ -13,11 +13,11 @@ import { MODULES, ROOT } from "./helpers.js";
 const execFileAsync = promisify(execFile);
 
 describe("component fixtures", () => {
-  it("committed kitchen.wasm and netprobe.wasm match a fresh build of modules/components/", async () => {
+  it("committed kitchen.wasm, netprobe.wasm and foreign.wasm match a fresh build of modules/components/", async () => {
     const out = await mkdtemp(path.join(tmpdir(), "wasmforge-components-build-"));
     try {
       await execFileAsync(process.execPath, [path.join(ROOT, "scripts", "build-components.mjs"), "--out", out], { cwd: ROOT });
-      for (const file of ["kitchen.wasm", "netprobe.wasm"]) {
+      for (const file of ["kitchen.wasm", "netprobe.wasm", "foreign.wasm"]) {
         const fresh = await readFile(path.join(out, file));
         const committed = await readFile(path.join(MODULES, "components", file));
         expect(Buffer.compare(fresh, committed), `test-modules/components/${file} is stale: run \`node scripts/build-components.mjs\` and commit the result`).toBe(0);

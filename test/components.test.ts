@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, MODULES, tempDir, textOf, writeConfig, type Connected } from "./helpers.js";
+import { connect, MODULES, runCli, tempDir, textOf, writeConfig, type Connected } from "./helpers.js";
 
 const COMPONENTS = join(MODULES, "components");
 /** One transpile cache for these tests (content-addressed, so runs share it safely). */
@@ -253,4 +253,31 @@ describe("a JavaScript component built with componentize-js", () => {
     expect(textOf(r)).toContain("timed out after 1000 ms");
     expect(textOf(await call("reverse", { s: "ab" }))).toBe("ba");
   });
+});
+
+describe("what a component is, before it is served", () => {
+  it("inspect reports a component with its WIT world and the tool each function becomes", async () => {
+    const text = await runCli(["inspect", join(COMPONENTS, "kitchen.wasm")]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/kitchen\.wasm: WebAssembly component \(WASI 0\.2, binary format version 13\)/);
+    expect(text.stdout).toContain("    export wasmforge:kitchen/types@0.1.0 {\n      numbers: func(a: u8, b: s8, c: u16, d: s16, e: u32, f: s32, g: u64, h: s64, i: f32, j: f64) -> f64;");
+    expect(text.stdout).toMatch(/wasmforge:kitchen\/counters@0\.1\.0#peek: func\(c: borrow<counter>\) -> u32\n\s+skipped: takes or returns resource counter/);
+    const json = await runCli(["inspect", join(COMPONENTS, "wassette", "filesystem.wasm"), "--json"]);
+    const report = JSON.parse(json.stdout) as { abi: string; component: { world: string }; tools: { name: string }[] };
+    expect(report.abi).toBe("component");
+    expect(report.component.world).toContain("import wasi:filesystem/preopens@0.2.3;");
+    expect(report.tools.map((t) => t.name)).toEqual(["list-directory", "read-file", "search-file", "get-file-info"]);
+  });
+
+  it("a component importing anything but WASI 0.2 does not load, naming the import; the others serve", async () => {
+    const config = writeConfig(
+      [`[cache]\ndirectory = "${CACHE}"\n`, component("foreign", "foreign.wasm"), component("net", "netprobe.wasm")].join("\n"),
+    );
+    const run = await runCli(["tools", "--config", config], { timeoutMs: 60_000 });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("open-socket");
+    expect(run.stdout).toMatch(/module "foreign" \(.*foreign\.wasm\): imports wasmforge:foreign\/host@0\.1\.0 \(instance\), which WasmForge does not provide/);
+    const inspected = await runCli(["inspect", join(COMPONENTS, "foreign.wasm")]);
+    expect(inspected.stdout).toContain("it would not load: it imports wasmforge:foreign/host@0.1.0 (instance)");
+  }, 60_000);
 });

@@ -13,6 +13,7 @@ import { binaryKind, formatSignature, readWasmInfo, type MemoryLimits, type Wasm
 import { log } from "../core/log.js";
 import { formatBytes } from "../core/format.js";
 import { sha256Hex } from "../core/hash.js";
+import { checkComponentImports } from "../runtime/imports.js";
 import { readLocalModule } from "../sources/local.js";
 
 export interface InspectOptions {
@@ -45,8 +46,8 @@ export interface InspectReport {
   imports: { module: string; name: string; kind: string; signature?: string }[];
   memories: MemoryLimits[];
   tools: { name: string; export: string; pattern: string; inputSchema: JsonSchema; outputSchema?: JsonSchema }[];
-  /** For a WebAssembly component: its binary format version and its WIT world. */
-  component: { version: number; world: string } | null;
+  /** For a WebAssembly component: its binary format version, its WIT world, and why it would not load (an import WasmForge does not provide). */
+  component: { version: number; world: string; problem?: string } | null;
 }
 
 /** Prints the report; returns the exit code (1 when the file cannot be read or is not valid wasm). */
@@ -156,8 +157,17 @@ function inspectComponent(file: string, path: string, bytes: Uint8Array): Inspec
       inputSchema: t.inputSchema,
       ...(t.outputSchema ? { outputSchema: t.outputSchema } : {}),
     })),
-    component: { version: info.version, world: worldText(info) },
+    component: { version: info.version, world: worldText(info), ...importProblem(info) },
   };
+}
+
+function importProblem(info: ComponentInfo): { problem?: string } {
+  try {
+    checkComponentImports(info.imports);
+    return {};
+  } catch (err) {
+    return { problem: `it would not load: it ${(err as Error).message}` };
+  }
 }
 
 /** The world as WIT: imports, world-level functions, and each exported interface with its functions. */
@@ -224,10 +234,11 @@ export function formatReport(r: InspectReport, shownAs: string): string {
   return `${lines.join("\n")}\n`;
 }
 
-function formatComponent(r: InspectReport, component: { version: number; world: string }, shownAs: string): string {
+function formatComponent(r: InspectReport, component: NonNullable<InspectReport["component"]>, shownAs: string): string {
   const lines = [
     `${shownAs}: WebAssembly component (WASI 0.2, binary format version ${component.version}): each exported function is a tool, its schema from its WIT types`,
     `  ${r.bytes} bytes, sha256 ${r.sha256}`,
+    ...(component.problem ? [`  ${component.problem}`] : []),
     "",
     "World:",
     ...component.world.split("\n").map((l) => `  ${l}`),
