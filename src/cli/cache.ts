@@ -3,6 +3,7 @@
 import { ConfigError, findConfig, loadConfig, parseConfig, type Config } from "../config/load.js";
 import { log } from "../core/log.js";
 import { formatBytes } from "../core/format.js";
+import { clearComponentCache, listComponentCache } from "../runtime/component-cache.js";
 import { DEFAULT_MAX_SIZE_MB, clearCache, listCache } from "../sources/cache.js";
 
 export interface CacheOptions {
@@ -41,6 +42,14 @@ export async function cacheList(options: CacheOptions): Promise<void> {
     if (modules.length) columns.push(`(module ${modules.join(", ")})`);
     process.stdout.write(columns.join("  ") + "\n");
   }
+  // Transpiled components, named by the SHA-256 of the component they came from.
+  const transpiled = await listComponentCache(dir);
+  for (const e of transpiled) {
+    process.stdout.write([e.sha256, formatBytes(e.size).padStart(9), e.lastUsed.toISOString(), `transpiled component (jco-transpile ${e.jcoTranspile})`].join("  ") + "\n");
+  }
+  if (transpiled.length > 0) {
+    log.info(`${transpiled.length} transpiled component${transpiled.length === 1 ? "" : "s"}, ${formatBytes(transpiled.reduce((n, e) => n + e.size, 0))}, in ${dir}/components`);
+  }
   const total = entries.reduce((sum, e) => sum + e.size, 0);
   log.info(
     `${entries.length} cached module${entries.length === 1 ? "" : "s"}, ${formatBytes(total)} of ${config.cache.maxSizeMb ?? DEFAULT_MAX_SIZE_MB} MB ([cache] max_size_mb) in ${dir}`,
@@ -50,5 +59,9 @@ export async function cacheList(options: CacheOptions): Promise<void> {
 export async function cacheClear(options: CacheOptions): Promise<void> {
   const dir = cacheConfig(options).cache.directory;
   const { removed, bytes } = await clearCache(dir);
+  const transpiled = await clearComponentCache(dir);
   process.stdout.write(`removed ${removed} cached module${removed === 1 ? "" : "s"} (${formatBytes(bytes)}) from ${dir}\n`);
+  if (transpiled.removed > 0) {
+    process.stdout.write(`removed ${transpiled.removed} transpiled component${transpiled.removed === 1 ? "" : "s"} (${formatBytes(transpiled.bytes)}); they are transpiled again when next loaded\n`);
+  }
 }

@@ -127,6 +127,8 @@ export function rawInputSchema(shape: CallShape): JsonSchema {
     case "no_params_to_string":
     case "extism":
       return { type: "object", properties: {}, additionalProperties: false };
+    case "component":
+      throw new Error("a component's input schema comes from its WIT types (component-schema.ts)");
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { PatternName } from "../config/schema.js";
+import type { WitParam, WitType } from "../wasm/component.js";
 import type { ValueType } from "../wasm/reader.js";
 
 export type NumericType = "i32" | "i64" | "f32" | "f64";
@@ -14,7 +15,12 @@ export type CallShape =
   | { pattern: "ptr_len_to_string"; argName: string }
   | { pattern: "no_params_to_string" }
   /** `input: "text"`: the plugin reads plain text (the `input` argument), not the JSON arguments. */
-  | { pattern: "extism"; input?: "text" };
+  | { pattern: "extism"; input?: "text" }
+  /**
+   * A component's exported function (in `interface` when it belongs to an exported interface):
+   * the JSON arguments are its parameters by name, its result comes back as JSON.
+   */
+  | { pattern: "component"; interface?: string; function: string; params: WitParam[]; result?: WitType };
 
 export interface ToolDef {
   /** Name exposed to clients. */
@@ -34,7 +40,8 @@ export interface ToolDef {
   plugin?: { interface: PluginInterface; tool: string };
 }
 
-export type ModuleAbi = "raw" | "extism";
+/** A plain core module, an Extism plugin, or a WebAssembly component (WASI 0.2). */
+export type ModuleAbi = "raw" | "extism" | "component";
 
 /**
  * The contract of an Extism plugin that describes its own tools: hyper-mcp's interface 1
@@ -58,7 +65,7 @@ export interface ExportDecision {
   export: string;
   signature: string;
   /** The pattern chosen (the interface, for a describing plugin's call export), or undefined when skipped. */
-  pattern?: PatternName | "numeric" | PluginInterface;
+  pattern?: PatternName | "numeric" | PluginInterface | "component";
   /** Which rule decided, or why it was skipped. */
   rule: string;
 }

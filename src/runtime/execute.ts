@@ -3,6 +3,7 @@
 // (Held), its own meter, and routes what the running call's module says (log lines, notifications,
 // questions to the client) through one CallScope at a time.
 
+import type { ComponentSlot } from "./component-call.js";
 import type { ExtismInstance, PluginLog, PluginVars } from "./extism-call.js";
 import { describeFailure, spoilsInstance, truncate } from "./failure.js";
 import { InputNeeded, type Ask, type NotificationMethod, type Notify } from "./host-functions.js";
@@ -20,10 +21,12 @@ export interface Held {
   extism?: ExtismInstance;
   /** A plugin's variables: they outlive an instance discarded after a trap. */
   vars: PluginVars;
+  /** A component's instance, when it keeps one. */
+  component: ComponentSlot;
 }
 
 export function hold(module: WebAssembly.Module, options: LoadOptions): Held {
-  return { module, options, vars: { values: new Map(), bytes: 0 } };
+  return { module, options, vars: { values: new Map(), bytes: 0 }, component: {} };
 }
 
 export interface Call {
@@ -101,10 +104,14 @@ export class CallScope {
 // @extism/extism is loaded only where a plugin is met: plain modules start faster without it.
 let extismRuntime: Promise<typeof import("./extism-call.js")> | undefined;
 const extism = () => (extismRuntime ??= import("./extism-call.js"));
+// Components likewise: their runtime loads @bytecodealliance/preview2-shim, which starts a thread.
+let componentRuntime: Promise<typeof import("./component-call.js")> | undefined;
+const components = () => (componentRuntime ??= import("./component-call.js"));
 
 /** Runs one call in `held`, making or reusing its instance as its state says. */
 export async function execute(held: Held, call: Call, scope: CallScope, meter: Meter): Promise<CallValue> {
   const { options } = held;
+  if (options.abi === "component") return (await components()).callComponent(held.component, options, call.shape, call.input, scope.hooks.log);
   if (options.abi === "extism") {
     const { callExtism, instantiateExtism } = await extism();
     const inst = held.extism ?? (await instantiateExtism(held.module, options, { ...scope.hooks, vars: held.vars, meter }));

@@ -52,7 +52,8 @@ export function describeFailure(err: unknown, memory: WebAssembly.Memory | undef
       `memory limit reached: the module used ${formatBytes(used)} of its ${formatBytes(limits.maxMemoryBytes)} (max_memory_mb), then failed: ${message}`,
     );
   }
-  if (err instanceof WebAssembly.RuntimeError) return new ToolError("trap", `wasm trap: ${message}`);
+  // A component's bindings rethrow traps with the prefix already in the message.
+  if (err instanceof WebAssembly.RuntimeError) return new ToolError("trap", message.startsWith("wasm trap") ? message : `wasm trap: ${message}`);
   return new ToolError("trap", message);
 }
 

@@ -53,3 +53,36 @@ export function planImports(abi: ModuleAbi, imports: ImportEntry[], importedMemo
   }
   return { wasiFunctions, assemblyScriptEnv, importedMemory };
 }
+
+/** The WASI 0.2 interfaces WasmForge gives components (runtime/component-wasi.ts), unversioned as the bindings key them. */
+export const WASI_INTERFACES = [
+  "wasi:cli/environment", "wasi:cli/exit", "wasi:cli/stdin", "wasi:cli/stdout", "wasi:cli/stderr",
+  "wasi:cli/terminal-input", "wasi:cli/terminal-output", "wasi:cli/terminal-stdin", "wasi:cli/terminal-stdout", "wasi:cli/terminal-stderr",
+  "wasi:clocks/monotonic-clock", "wasi:clocks/wall-clock",
+  "wasi:filesystem/preopens", "wasi:filesystem/types",
+  "wasi:io/error", "wasi:io/poll", "wasi:io/streams",
+  "wasi:random/random", "wasi:random/insecure", "wasi:random/insecure-seed",
+  "wasi:sockets/instance-network", "wasi:sockets/ip-name-lookup", "wasi:sockets/network",
+  "wasi:sockets/tcp", "wasi:sockets/tcp-create-socket", "wasi:sockets/udp", "wasi:sockets/udp-create-socket",
+  "wasi:http/types", "wasi:http/outgoing-handler",
+] as const;
+export type WasiInterface = (typeof WASI_INTERFACES)[number];
+
+/**
+ * Checks a component's imports (`wasi:cli/environment@0.2.3`): every one must be a WASI 0.2
+ * interface WasmForge provides, at any 0.2.x version. Anything else fails at load, named, rather
+ * than when the component is instantiated.
+ */
+export function checkComponentImports(imports: { name: string; sort: string }[]): void {
+  const provided = new Set<string>(WASI_INTERFACES);
+  const unsupported = imports.filter((imp) => {
+    const [name, version] = imp.name.split("@");
+    return imp.sort !== "instance" || !provided.has(name!) || (version !== undefined && !/^0\.2\.\d+/.test(version));
+  });
+  if (unsupported.length > 0) {
+    throw new Error(
+      `imports ${unsupported.map((i) => `${i.name} (${i.sort})`).join(", ")}, which WasmForge does not provide ` +
+        `(components may import the WASI 0.2 interfaces of wasi:cli, wasi:clocks, wasi:filesystem, wasi:io, wasi:random, wasi:sockets and wasi:http's outgoing handler)`,
+    );
+  }
+}

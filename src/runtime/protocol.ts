@@ -45,6 +45,19 @@ export interface LoadOptions {
     allowedPaths: Record<string, string>;
     config: Record<string, string>;
   };
+  component?: ComponentLoad;
+}
+
+/** A component, transpiled (runtime/component-prepare.ts): what a worker needs to instantiate it. */
+export interface ComponentLoad {
+  /** file:// URL of the generated bindings (an ES module exporting `instantiate`), in the cache. */
+  entryUrl: string;
+  /** Its core modules by the file names the bindings ask for, memory capped and compiled. */
+  modules: Record<string, WebAssembly.Module>;
+  /** Host directory → guest path (allowed_paths). */
+  allowedPaths: Record<string, string>;
+  /** Hosts its wasi:http requests may reach. */
+  allowedHosts: string[];
 }
 
 /** Questions a call asks its client, by key: the MCP request each stands for. */
@@ -53,14 +66,25 @@ export type InputRequests = Record<string, { method: string; params: Record<stri
 export type CallInput =
   | { kind: "numeric"; args: (number | bigint)[] }
   | { kind: "text"; text: string }
-  | { kind: "none" };
+  | { kind: "none" }
+  /** A component's arguments, checked against its input schema: one property per WIT parameter. */
+  | { kind: "json"; args: Record<string, unknown> };
 
 /** A numeric result; i64 results stay bigint so they are exact beyond 2^53. */
-export type CallValue = { kind: "number"; value: number | bigint } | { kind: "text"; text: string };
+export type CallValue =
+  | { kind: "number"; value: number | bigint }
+  | { kind: "text"; text: string }
+  /**
+   * A component function's result as JSON (a `result<T, E>` as `{"ok": …}` or `{"err": …}`), or
+   * null for a function without one.
+   */
+  | { kind: "json"; value: unknown };
 
 /** A call's value as text: what a client sees in the result's text content. */
 export function valueText(value: CallValue): string {
-  return value.kind === "text" ? value.text : String(value.value);
+  if (value.kind === "text") return value.text;
+  if (value.kind === "json") return typeof value.value === "string" ? value.value : value.value === null ? "" : JSON.stringify(value.value);
+  return String(value.value);
 }
 
 export type ToWorker =

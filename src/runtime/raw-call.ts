@@ -143,6 +143,8 @@ export function callRaw(inst: RawInstance, fnName: string, shape: CallShape, inp
       return { kind: "text", text: readPackedString(inst, fn(), options.maxOutputBytes) };
     case "extism":
       throw new ToolError("instantiate", "an Extism function cannot be called as a plain export");
+    case "component":
+      throw new ToolError("instantiate", "a component's function cannot be called as a plain export");
   }
 }
 

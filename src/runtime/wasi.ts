@@ -10,7 +10,8 @@ const ERRNO_BADF = 8;
 const ERRNO_NOSYS = 52;
 
 export const WASI_NAMESPACE = "wasi_snapshot_preview1";
-const CAPTURE_LIMIT = 8 * 1024;
+/** What a module may print per call before the rest is cut (its output goes to the log). */
+export const CAPTURE_LIMIT = 8 * 1024;
 
 
 export interface WasiShim {

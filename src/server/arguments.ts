@@ -69,6 +69,8 @@ export function toCallInput(tool: ToolDef, args: Record<string, unknown>): CallI
       return { kind: "none" };
     case "extism":
       return { kind: "text", text: shape.input === "text" ? String(args.input) : JSON.stringify(args) };
+    case "component":
+      return { kind: "json", args };
   }
 }
 

@@ -12,6 +12,7 @@ import { invalidParams } from "./errors.js";
 import { NeedsInput } from "./input.js";
 import { parseToolResult, toolCallInput } from "./plugin-codec.js";
 import { PluginOutputError } from "../discovery/plugin-json.js";
+import type { CallShape, ToolDef } from "../discovery/types.js";
 
 export async function callTool(catalog: Catalog, name: string, args: unknown, ctx: CallContext, run: RunModule): Promise<CallToolResult> {
   const served = catalog.tools.get(name);
@@ -32,6 +33,7 @@ export async function callTool(catalog: Catalog, name: string, args: unknown, ct
     say("debug", `call ${name} failed (${outcome.reason}): ${outcome.error}`);
     return errorResult(`tool "${name}" failed: ${outcome.error}`);
   }
+  if (tool.shape.pattern === "component") return componentResult(tool, tool.shape, outcome.value);
   if (!tool.plugin) return toToolResult(outcome.value, tool.shape.pattern);
   try {
     // The plugin's own result, content (images, resources) and structuredContent as it gave them.
@@ -47,7 +49,35 @@ export function errorResult(message: string): CallToolResult {
   return { isError: true, content: [{ type: "text", text: message }] };
 }
 
+/**
+ * A component function's result: its value as text (a string as it is, anything else as JSON) and,
+ * when the tool has an output schema, as `structuredContent: {"result": …}` in wassette's form. A
+ * `result<T, E>` that came back `err` is a tool error whose text is E.
+ */
+function componentResult(tool: ToolDef, shape: Extract<CallShape, { pattern: "component" }>, value: CallValue): CallToolResult {
+  const json = value.kind === "json" ? value.value : valueText(value);
+  if (shape.result?.kind === "result" && isObject(json)) {
+    if ("err" in json) return errorResult(jsonText(json.err) || `tool "${tool.name}" failed (the component returned an error with no value)`);
+    const text = jsonText(json.ok);
+    return { content: text ? [{ type: "text", text }] : [], structuredContent: { result: json } };
+  }
+  const text = jsonText(json);
+  const result: CallToolResult = { content: text ? [{ type: "text", text }] : [] };
+  if (tool.outputSchema) result.structuredContent = { result: json };
+  return result;
+}
+
+function jsonText(value: unknown): string {
+  if (typeof value === "string") return value;
+  return value === null || value === undefined ? "" : JSON.stringify(value);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 function toToolResult(value: CallValue, pattern: string): CallToolResult {
+  if (value.kind === "json") return { content: [{ type: "text", text: valueText(value) }] };
   if (value.kind === "number") return { content: [{ type: "text", text: String(value.value) }], structuredContent: { result: jsonNumber(value.value) } };
   const result: CallToolResult = { content: [{ type: "text", text: value.text }] };
   if (pattern !== "extism") {

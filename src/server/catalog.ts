@@ -4,14 +4,17 @@
 
 import { sourceOrigin, type Config, type ModuleSpec } from "../config/load.js";
 import { describePlugin, type RunExport } from "../discovery/describing.js";
+import { discoverComponent } from "../discovery/component.js";
 import { discoverTools } from "../discovery/index.js";
 import type { Discovery, ToolDef } from "../discovery/types.js";
-import { readWasmInfo, type WasmInfo } from "../wasm/reader.js";
+import { readComponentInfo, type ComponentInfo } from "../wasm/component.js";
+import { binaryKind, readWasmInfo, type WasmInfo } from "../wasm/reader.js";
 import { sha256Hex } from "../core/hash.js";
 import { log } from "../core/log.js";
 import { WorkerPool } from "../runtime/pool.js";
 import { prepareModule, type PreparedModule } from "../runtime/prepare.js";
 import { valueText, type LoadOptions } from "../runtime/protocol.js";
+import { DEFAULT_MAX_SIZE_MB } from "../sources/cache.js";
 import { loadModuleBytes } from "../sources/index.js";
 
 export interface LoadedModule {
@@ -20,8 +23,10 @@ export interface LoadedModule {
   key: string;
   sha256: string;
   origin: string;
+  /** The compiled module; for a component, its largest core module (all of them are in options.component). */
   module: WebAssembly.Module;
-  info: WasmInfo;
+  /** What the binary holds: a core module's exports and imports, or a component's world. */
+  info: WasmInfo | ComponentInfo;
   discovery: Discovery;
   options: LoadOptions;
   /** A large module's metered form, made after it loaded (see runtime/prepare.ts). */
@@ -167,6 +172,7 @@ async function describeModule(loaded: LoadedModule, pool: WorkerPool): Promise<L
  * they changed), as a reload of that one module would. It stays registered in the pool either way.
  */
 export function describeAgain(module: LoadedModule, pool: WorkerPool): Promise<LoadedModule> {
+  if (!("memories" in module.info)) return Promise.reject(new Error("only Extism plugins describe their own tools"));
   return describeIn(pool, { ...module, discovery: discoverTools(module.spec, module.info) });
 }
 
@@ -184,6 +190,7 @@ async function describeIn(pool: WorkerPool, loaded: LoadedModule): Promise<Loade
     if (!outcome.ok) throw new Error(`${fn} failed: ${outcome.error}`);
     return valueText(outcome.value);
   };
+  if (!("memories" in loaded.info)) throw new Error("only Extism plugins describe their own tools");
   return { ...loaded, discovery: await describePlugin(spec, loaded.info, loaded.discovery, run) };
 }
 
@@ -195,6 +202,7 @@ export async function compileModule(
   key: string,
   config: Config,
 ): Promise<LoadedModule> {
+  if (binaryKind(bytes) === "component") return compileComponent(spec, bytes, sha256, origin, key, config);
   let info: WasmInfo;
   try {
     info = readWasmInfo(bytes);
@@ -207,6 +215,24 @@ export async function compileModule(
     cacheDir: config.cache.directory,
   });
   return { spec, key, sha256, origin, module, info, discovery, options, metered };
+}
+
+/**
+ * A WebAssembly component (WASI 0.2): its tools come from its WIT world, read from the binary; its
+ * runtime (transpiling, the WASI host) is loaded only now that a component is configured.
+ */
+async function compileComponent(spec: ModuleSpec, bytes: Uint8Array, sha256: string, origin: string, key: string, config: Config): Promise<LoadedModule> {
+  let info: ComponentInfo;
+  try {
+    info = readComponentInfo(bytes);
+  } catch (err) {
+    throw new Error(`not a valid WebAssembly component: ${(err as Error).message}`);
+  }
+  const discovery = discoverComponent(spec, info);
+  const { prepareComponent } = await import("../runtime/component-prepare.js");
+  const cache = { directory: config.cache.directory, maxSizeMb: config.cache.maxSizeMb ?? DEFAULT_MAX_SIZE_MB };
+  const { module, options } = await prepareComponent(spec, bytes, sha256, info, cache, config.server.max_output_mb * 1024 * 1024);
+  return { spec, key, sha256, origin, module, info, discovery, options };
 }
 
 /** Changes whenever the bytes or anything that shapes how they are served changes. */
