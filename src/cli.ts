@@ -6,7 +6,7 @@ import type { ImportOptions } from "./cli/import.js";
 import type { ServeOptions } from "./cli/serve.js";
 import { ConfigError } from "./config/load.js";
 import { BindError } from "./transports/bind.js";
-import { LOG_LEVELS, log, setLogLevel, type LogLevel } from "./core/log.js";
+import { LOG_LEVELS, log, setLogFormat, setLogLevel, type LogLevel } from "./core/log.js";
 import { SERVER_VERSION } from "./version.js";
 
 // Each command loads its own code when it runs, so `serve` over stdio starts without the HTTP,
@@ -17,7 +17,12 @@ const program = new Command()
   .description("An MCP server that turns WebAssembly modules into tools an AI assistant can call.")
   .version(SERVER_VERSION)
   .addOption(new Option("--log-level <level>", "how much to log on stderr").choices(LOG_LEVELS).default("info"))
-  .hook("preAction", (cmd) => setLogLevel(cmd.opts<{ logLevel: LogLevel }>().logLevel))
+  .addOption(new Option("--log-format <format>", "stderr lines as text, or as JSON objects (time, level, message) for log collectors").choices(["text", "json"]).default("text"))
+  .hook("preAction", (cmd) => {
+    const { logLevel, logFormat } = cmd.opts<{ logLevel: LogLevel; logFormat: "text" | "json" }>();
+    setLogLevel(logLevel);
+    setLogFormat(logFormat);
+  })
   .showHelpAfterError();
 
 const configOption = () =>
@@ -35,6 +40,7 @@ program
   .option("--http <[host:]port>", "serve MCP Streamable HTTP at http://HOST:PORT/mcp")
   .option("--stdio", "serve stdio too when --tcp or --http is given (stdio is the default without them)")
   .option("--allow-remote", "allow --tcp/--http on a non-loopback address (HTTP then needs a token)")
+  .option("--replica-id <id>", "this replica's name behind a load balancer (default: $WASMFORGE_REPLICA_ID or [cluster] replica_id): it prefixes the 2025 session ids it issues and labels its metrics and JSON logs")
   .addHelpText(
     "after",
     `
@@ -45,9 +51,12 @@ Examples:
   wasmforge serve --tcp                              TCP on 127.0.0.1:8080, one session per connection
   wasmforge serve --http 3000                        Streamable HTTP at http://127.0.0.1:3000/mcp
   WASMFORGE_TOKEN=secret wasmforge serve --http 0.0.0.0:3000 --allow-remote
+  wasmforge --log-format json serve --http 3000 --replica-id r1   one replica of several (see docs/deployment.md)
 
+With --http, GET /healthz (alive), /readyz (ready for traffic) and /metrics (Prometheus) are served too.
 Serving stdio alone, the server exits once stdin closes (after answering what it received).
-On SIGINT/SIGTERM it stops accepting, finishes in-flight calls and exits.`,
+On SIGINT/SIGTERM it stops accepting, finishes in-flight calls (at most [server] drain_ms), ends
+listen streams and exits 0.`,
   )
   .action(async (opts: ServeOptions) => (await import("./cli/serve.js")).serve(opts));
 

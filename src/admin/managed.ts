@@ -58,7 +58,7 @@ export function renderManaged(tables: ModuleTable[]): string {
 }
 
 /** Writes through a temp file in the same directory and renames it over: readers see old or new, whole. */
-export async function writeAtomic(file: string, text: string): Promise<void> {
+export async function writeAtomic(file: string, text: string | Uint8Array): Promise<void> {
   const temp = `${file}.${randomUUID()}.tmp`;
   try {
     const handle = await open(temp, "wx");

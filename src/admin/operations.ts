@@ -12,7 +12,8 @@ import { discoverTools } from "../discovery/index.js";
 import { readWasmInfo, type WasmInfo } from "../wasm/reader.js";
 import { log } from "../core/log.js";
 import type { ToolHost } from "../server/host.js";
-import { pathInConfig, readManagedTables, readManagedText, renderManaged, restoreManaged, serialized, storedName, writeAtomic } from "./managed.js";
+import { pathInConfig, renderManaged, serialized, storedName } from "./managed.js";
+import type { ManagedStore, Snapshot } from "./store.js";
 import type { ReceivedFile } from "./multipart.js";
 import { checkModule, ValidationError } from "./validate.js";
 
@@ -64,11 +65,12 @@ export function listModules(host: ToolHost): { modules: ModuleReport[]; failures
   };
 }
 
-export function putModule(host: ToolHost, request: PutRequest): Promise<ModuleReport> {
+export function putModule(host: ToolHost, store: ManagedStore, request: PutRequest): Promise<ModuleReport> {
   return serialized(host.config.managed.file, async () => {
     const config = host.config;
     const name = request.name;
-    const { tables, before } = currentTables(config);
+    const before = await currentTables(config, store);
+    const { tables } = before;
     const index = tables.findIndex((t) => t.name === name);
     if (index < 0) refuseConfigModule(config, name);
     if (request.mode === "create" && index >= 0) {
@@ -99,8 +101,8 @@ export function putModule(host: ToolHost, request: PutRequest): Promise<ModuleRe
       let candidate = dryRun(config, next);
       if (request.onlyListed && (await hideOthers(candidate, table, stored))) candidate = dryRun(config, next);
       await check(candidate, name, host);
-      await writeAtomic(config.managed.file, renderManaged(next));
-      await reloadOrUndo(host, name, before);
+      await store.write(config, next, before);
+      await reloadOrUndo(host, store, name, before);
       if (previous?.path) await removeStored(config, resolve(config.dir, previous.path), next);
       log.info(`admin: module "${name}" ${request.mode === "create" ? "added" : "replaced"} (${basename(stored)})`);
     } catch (err) {
@@ -111,10 +113,11 @@ export function putModule(host: ToolHost, request: PutRequest): Promise<ModuleRe
   });
 }
 
-export function removeModule(host: ToolHost, name: string): Promise<void> {
+export function removeModule(host: ToolHost, store: ManagedStore, name: string): Promise<void> {
   return serialized(host.config.managed.file, async () => {
     const config = host.config;
-    const { tables, before } = currentTables(config);
+    const before = await currentTables(config, store);
+    const { tables } = before;
     const index = tables.findIndex((t) => t.name === name);
     if (index < 0) {
       refuseConfigModule(config, name);
@@ -122,21 +125,23 @@ export function removeModule(host: ToolHost, name: string): Promise<void> {
     }
     const next = tables.filter((_, i) => i !== index);
     dryRun(config, next);
-    await writeAtomic(config.managed.file, renderManaged(next));
-    await reloadOrUndo(host, undefined, before);
+    await store.write(config, next, before);
+    await reloadOrUndo(host, store, undefined, before);
     const path = tables[index]!.path;
     if (path) await removeStored(config, resolve(config.dir, path), next);
     log.info(`admin: module "${name}" removed`);
   });
 }
 
-function currentTables(config: Config): { tables: ModuleTable[]; before: string | undefined } {
-  const before = readManagedText(config.managed.file);
+async function currentTables(config: Config, store: ManagedStore): Promise<Snapshot> {
+  const unavailable = store.unavailable();
+  if (unavailable) throw new AdminError(503, `nothing was changed: ${unavailable}`, { "retry-after": "5" });
   try {
-    return { tables: readManagedTables(config, before), before };
+    return await store.read(config);
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    throw new AdminError(500, `nothing was changed: the config is invalid right now (fix it first): ${err.message}`);
+    if (err instanceof ConfigError) throw new AdminError(500, `nothing was changed: the config is invalid right now (fix it first): ${err.message}`);
+    if (err instanceof AdminError) throw err;
+    throw new AdminError(503, `nothing was changed: the managed modules could not be read: ${(err as Error).message}`, { "retry-after": "5" });
   }
 }
 
@@ -194,14 +199,14 @@ async function moveInto(temp: string, stored: string): Promise<boolean> {
   return true;
 }
 
-/** Reloads; if the change did not take (or the reload failed), puts the managed file back and reloads again. */
-async function reloadOrUndo(host: ToolHost, name: string | undefined, before: string | undefined): Promise<void> {
+/** Reloads; if the change did not take (or the reload failed), puts the managed set back and reloads again. */
+async function reloadOrUndo(host: ToolHost, store: ManagedStore, name: string | undefined, before: Snapshot): Promise<void> {
   try {
     const { failures } = await host.reload();
     const failure = failures.find((f) => f.module === name);
     if (failure) throw new Error(failure.error);
   } catch (err) {
-    await restoreManaged(host.config.managed.file, before);
+    await store.undo(host.config, before);
     await host.reload().catch((again: Error) => log.error(`admin: reload after undoing a change failed: ${again.message}`));
     throw new AdminError(500, `the server did not take the change, so it was undone: ${(err as Error).message}`);
   }

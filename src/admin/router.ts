@@ -10,6 +10,7 @@ import type { ToolHost } from "../server/host.js";
 import { checkModuleName, DefinitionError, parseModuleField, parsePluginData } from "./definition.js";
 import { receiveUpload, UploadError, type Upload } from "./multipart.js";
 import { AdminError, listModules, putModule, removeModule } from "./operations.js";
+import { fileStore, type ManagedStore } from "./store.js";
 
 export const ADMIN_MODULES_PATH = "/admin/modules";
 
@@ -47,7 +48,7 @@ export type AdminHandler = (req: IncomingMessage, res: ServerResponse, pathname:
 /** Whether a request's Authorization header carries the admin token. */
 export type TokenCheck = (header: string | undefined) => "ok" | "missing" | "wrong";
 
-export function adminRouter(host: ToolHost, checkToken: TokenCheck): AdminHandler {
+export function adminRouter(host: ToolHost, checkToken: TokenCheck, store: ManagedStore = fileStore): AdminHandler {
   return async (req, res, pathname) => {
     // Node discards whatever of a refused body still arrives (nothing is stored), and closes the
     // connection itself when a client still waits for 100-continue.
@@ -87,7 +88,7 @@ export function adminRouter(host: ToolHost, checkToken: TokenCheck): AdminHandle
       }
       case "remove": {
         const name = decodeName(route.name);
-        await removeModule(host, name);
+        await removeModule(host, store, name);
         return { status: 200, body: { message: `module "${name}" removed` } };
       }
       case "put":
@@ -121,7 +122,7 @@ export function adminRouter(host: ToolHost, checkToken: TokenCheck): AdminHandle
     if (text === undefined && route.mode === "create") throw new AdminError(400, 'the module\'s definition is required: form field "module" with JSON like {"name": "calc"}');
     const table = text === undefined ? undefined : parseModuleField(text, nameFromUrl);
     const name = table?.name ?? nameFromUrl!;
-    const module = await putModule(host, { name, table, mode: route.mode, upload: upload.file });
+    const module = await putModule(host, store, { name, table, mode: route.mode, upload: upload.file });
     return { status: route.mode === "create" ? 201 : 200, body: { message: `module "${name}" ${route.mode === "create" ? "added" : "replaced"}`, module } };
   }
 
@@ -129,7 +130,7 @@ export function adminRouter(host: ToolHost, checkToken: TokenCheck): AdminHandle
     const text = upload.fields.get("pluginData");
     if (text === undefined) throw new AdminError(400, 'form field "pluginData" is required (the plugin\'s JSON: name, functions, ...)');
     const { value: table, notes } = parsePluginData(text);
-    const module = await putModule(host, { name: table.name, table, mode: route.mode, upload: upload.file, onlyListed: true });
+    const module = await putModule(host, store, { name: table.name, table, mode: route.mode, upload: upload.file, onlyListed: true });
     for (const note of notes) log.info(`admin: ${note}`);
     // WASImancer answers 200 to both, and its scripts check for exactly that.
     return { status: 200, body: { message: `plugin "${table.name}" ${route.mode === "create" ? "uploaded" : "updated"}`, module, ...(notes.length ? { notes } : {}) } };

@@ -5,7 +5,7 @@ import { parse as parseToml, TomlError } from "smol-toml";
 import type { z } from "zod";
 import { formatKeyPath } from "../core/format.js";
 import { formatReference, parseReference, type OciReference } from "../core/oci-reference.js";
-import { configSchema, managedSchema, moduleEntry, type RawModule, type ServerSettings, type ToolOverride } from "./schema.js";
+import { configSchema, managedSchema, moduleEntry, type ClusterSettings, type RawModule, type ServerSettings, type ToolOverride } from "./schema.js";
 
 export type ModuleSource =
   | { kind: "local"; path: string }
@@ -76,6 +76,7 @@ export interface Config {
   dir: string;
   server: ServerSettings;
   cache: { directory: string; maxSizeMb?: number };
+  cluster: ClusterSettings;
   /** The config's own modules, then the managed ones (uploaded through the admin API). */
   modules: ModuleSpec[];
   resources: ResourceSpec[];
@@ -169,6 +170,7 @@ export function parseConfig(text: string, file: string, managed?: string): Confi
       directory: raw.cache.directory ? resolve(dir, raw.cache.directory) : join(xdgCache, "wasmforge"),
       maxSizeMb: raw.cache.max_size_mb,
     },
+    cluster: raw.cluster,
     modules: [...raw.modules, ...managedModules].filter((m) => m.enabled).map((m) => toModuleSpec(m, dir, raw.server)),
     resources: raw.resources.map((r) => ({
       name: r.name,

@@ -168,6 +168,10 @@ const serverSection = z.strictObject({
   admin_token: z.string().min(1).optional(),
   /** Where modules uploaded through the admin API are stored (default: .wasmforge-managed/ beside the config). */
   managed_dir: z.string().min(1).optional(),
+  /** `GET /metrics` without the client token (for a scraper on a private network). */
+  metrics_public: z.boolean().default(false),
+  /** On SIGTERM, how long in-flight calls may take to finish before the process exits anyway. */
+  drain_ms: milliseconds.default(10_000),
   /** Largest module the admin API accepts; larger uploads get 413. */
   max_upload_mb: positiveInt.default(64),
   allowed_hosts: z.array(z.string()).default([]),
@@ -176,6 +180,19 @@ const serverSection = z.strictObject({
 const cacheSection = z.strictObject({
   directory: z.string().optional(),
   max_size_mb: positiveInt.optional(),
+});
+
+/** Several replicas serving one config, sharing run-time changes through Redis. Off unless set. */
+const clusterSection = z.strictObject({
+  /** redis://[user:password@]host:port[/db]; the admin API's changes are stored there once. */
+  redis_url: z
+    .string()
+    .refine((s) => /^rediss?:\/\//.test(s) && URL.canParse(s), "expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379")
+    .optional(),
+  /** Prefix of every key and channel, so deployments can share one Redis. */
+  namespace: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "expected 1-64 letters, digits, _ . or -").default("wasmforge"),
+  /** This replica's name: it prefixes the 2025 session ids it issues, so a load balancer can route them back. */
+  replica_id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "expected 1-32 lowercase letters, digits or - (starting with a letter or digit)").optional(),
 });
 
 const absoluteUri = z.string().refine((s) => URL.canParse(s), "expected an absolute URI, e.g. docs://readme or file:///notes.txt");
@@ -219,6 +236,7 @@ const promptEntry = z.strictObject({
 export const configSchema = z.strictObject({
   server: serverSection.prefault({}),
   cache: cacheSection.prefault({}),
+  cluster: clusterSection.prefault({}),
   modules: z.array(moduleEntry).default([]),
   resources: z.array(resourceEntry).default([]),
   resource_templates: z.array(resourceTemplateEntry).default([]),
@@ -239,3 +257,4 @@ export type RawResource = z.infer<typeof resourceEntry>;
 export type RawResourceTemplate = z.infer<typeof resourceTemplateEntry>;
 export type RawPrompt = z.infer<typeof promptEntry>;
 export type CacheSettings = z.infer<typeof cacheSection>;
+export type ClusterSettings = z.infer<typeof clusterSection>;

@@ -29,6 +29,13 @@ export function setLogLevel(level: LogLevel): void {
 }
 
 /** `json`: one JSON object per line (time, level, message), for log collectors. */
+/** Fields every JSON line carries (e.g. the replica's id), for a collector that merges replicas. */
+let fields: Record<string, string> = {};
+
+export function setLogFields(value: Record<string, string>): void {
+  fields = value;
+}
+
 export function setLogFormat(value: "text" | "json"): void {
   format = value;
 }
@@ -50,7 +57,7 @@ export function writeStderr(text: string): void {
 /** One line on stderr only, at or above the level set with --log-level. */
 export const writeLog: Logger = (level, message) => {
   if (!logEnabled(level)) return;
-  if (format === "json") writeStderr(`${JSON.stringify({ time: new Date().toISOString(), level, message })}\n`);
+  if (format === "json") writeStderr(`${JSON.stringify({ time: new Date().toISOString(), level, ...fields, message })}\n`);
   else writeStderr(`wasmforge ${level.padEnd(5)} ${message}\n`);
 };
 

@@ -12,7 +12,7 @@ import { Runner } from "../runtime/runner.js";
 import { callTool } from "./call-tool.js";
 import { assembleCatalog, buildCatalog, describeAgain, loadModulesWaiting, type Catalog, type LoadedModule, type ModuleFailure, type StillLoading } from "./catalog.js";
 import { configOffers } from "./config-offers.js";
-import type { CallContext, ModuleCall } from "./context.js";
+import type { CallContext, ModuleCall, RunModule } from "./context.js";
 import { invalidParams, resourceNotFound } from "./errors.js";
 import { mergePrompts, mergeResources, mergeResourceTemplates, promptSource, resourceSource, type OfferSource } from "./offers.js";
 import { parseNotification } from "./plugin-codec.js";
@@ -25,6 +25,9 @@ export interface ReloadReport {
 }
 
 type ChangeListener = () => void;
+/** How a tools/call ended: "ok", or why not (see ToolHost.onCall). */
+export type CallOutcomeLabel = "ok" | "error" | "timeout" | "cancelled" | "crash" | "invalid_arguments" | "input_required" | "unknown_tool";
+export type CallListener = (event: { phase: "start" } | { phase: "end"; tool: string; outcome: CallOutcomeLabel; seconds: number }) => void;
 type OffersListener = (changed: { prompts: boolean; resources: boolean }) => void;
 
 /** What changed in one swap: clients hear list_changed for each. */
@@ -52,6 +55,7 @@ interface Served {
 
 export class ToolHost {
   private readonly listeners = new Set<ChangeListener>();
+  private readonly callListeners = new Set<CallListener>();
   private readonly offerListeners = new Set<OffersListener>();
   /** Calls running per module key: a replaced module is unloaded once its calls have finished. */
   private readonly running = new Map<string, number>();
@@ -110,7 +114,42 @@ export class ToolHost {
   }
 
   callTool(name: string, args: unknown, ctx: CallContext = {}): Promise<CallToolResult> {
-    return callTool(this.served.catalog, name, args, ctx, this.run);
+    if (this.callListeners.size === 0) return callTool(this.served.catalog, name, args, ctx, this.run);
+    return this.observedCall(name, args, ctx);
+  }
+
+  /** Hears every tools/call start and end (metrics); with no listener a call pays nothing for it. */
+  onCall(listener: CallListener): () => void {
+    this.callListeners.add(listener);
+    return () => this.callListeners.delete(listener);
+  }
+
+  /** Reloads done since start, and those that failed (the last good set kept serving). */
+  readonly reloadCounts = { ok: 0, failed: 0 };
+
+  private async observedCall(name: string, args: unknown, ctx: CallContext): Promise<CallToolResult> {
+    const catalog = this.served.catalog;
+    const started = performance.now();
+    let reason: CallOutcomeLabel | undefined;
+    const run: RunModule = async (module, c, call) => {
+      const outcome = await this.run(module, c, call);
+      if (!outcome.ok) reason = outcome.reason === "tool" ? "error" : outcome.reason === "input" ? "input_required" : outcome.reason;
+      return outcome;
+    };
+    for (const listener of this.callListeners) listener({ phase: "start" });
+    let outcome: CallOutcomeLabel = "crash";
+    try {
+      const result = await callTool(catalog, name, args, ctx, run);
+      outcome = result.isError ? (reason ?? "invalid_arguments") : "ok";
+      return result;
+    } catch (err) {
+      outcome = reason ?? (catalog.tools.has(name) ? "crash" : "unknown_tool");
+      throw err;
+    } finally {
+      // An unknown name is the client's, not a tool: it is not a label of its own.
+      const tool = catalog.tools.has(name) ? name : "";
+      for (const listener of this.callListeners) listener({ phase: "end", tool, outcome, seconds: (performance.now() - started) / 1000 });
+    }
   }
 
   /** Whether anything offers prompts or resources (sessions declare the capabilities only then). */
@@ -162,7 +201,16 @@ export class ToolHost {
    * longer loads, keeps the last good version serving.
    */
   reload(): Promise<ReloadReport> {
-    return this.reloads(() => this.reloadNow());
+    return this.reloads(() => this.reloadNow()).then(
+      (report) => {
+        this.reloadCounts.ok++;
+        return report;
+      },
+      (err: unknown) => {
+        this.reloadCounts.failed++;
+        throw err;
+      },
+    );
   }
 
   async close(): Promise<void> {

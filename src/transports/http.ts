@@ -13,18 +13,22 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import {
+  InMemoryServerEventBus,
   createMcpHandler,
   isInitializeRequest,
   isLegacyRequest,
   legacyStatelessFallback,
   WebStandardStreamableHTTPServerTransport,
   type Server,
+  type ServerEventBus,
 } from "@modelcontextprotocol/server";
 import { ADMIN_MODULES_PATH, adminRouter, isAdminPath } from "../admin/router.js";
+import type { ManagedStore } from "../admin/store.js";
 import { log, writeLog } from "../core/log.js";
 import { isLoopback } from "../core/loopback.js";
 import type { ToolHost } from "../server/host.js";
 import type { McpServers } from "../server/mcp-server.js";
+import { serverMetrics } from "../server/metrics.js";
 import { BindError, checkExposure, formatAddress, listen, type Address } from "./bind.js";
 import { SessionEventStore } from "./event-store.js";
 import { checkParamHeaders } from "./http-params.js";
@@ -43,9 +47,32 @@ export interface HttpOptions {
   maxSessions: number;
   /** Turns the admin API on; it must differ from `token`. */
   adminToken?: string;
+  /** Where the admin API keeps its changes (default: the managed file beside the config). */
+  store?: ManagedStore;
+  /** The bus `subscriptions/listen` streams hear changes on (default: this process's own). */
+  bus?: ServerEventBus;
+  /** Prefixes the 2025 session ids this process issues, so a load balancer can route them back. */
+  replicaId?: string;
+  /** What /readyz reports besides draining; absent: ready once serving. */
+  readiness?: () => Readiness;
+  /** Serve /metrics; `public`: without the token and the Host check (for a scraper on a private network). */
+  metrics?: { public: boolean; clusterConnected?: () => boolean };
+  /** On close, how long in-flight requests may take to finish before they are cut off. */
+  drainMs?: number;
+}
+
+export interface Readiness {
+  ready: boolean;
+  /** One line per check, e.g. modules: "3 loaded, 1 failed", cluster: "caught up (version 7)". */
+  checks: Record<string, string>;
 }
 
 export const MCP_PATH = "/mcp";
+export const HEALTH_PATH = "/healthz";
+export const READY_PATH = "/readyz";
+export const METRICS_PATH = "/metrics";
+const DEFAULT_DRAIN_MS = 10_000;
+const KEEP_ALIVE_MS = 75_000;
 
 /** A 2025 session nobody has used for this long (and with no open stream) is closed. */
 const IDLE_SESSION_MS = 30 * 60_000;
@@ -69,12 +96,15 @@ export async function serveHttp(host: ToolHost, servers: McpServers, options: Ht
     throw new BindError("refusing to serve the admin API with the same token as clients: set WASMFORGE_ADMIN_TOKEN (or [server] admin_token) to a different secret");
   }
   checkExposure("http", options.address, options.allowRemote, log.warn);
-  const admin = options.adminToken === undefined ? undefined : adminRouter(host, tokenChecker(options.adminToken));
+  const admin = options.adminToken === undefined ? undefined : adminRouter(host, tokenChecker(options.adminToken), options.store);
   const hostAllowed = hostAllowlist(options.address, options.allowedHosts);
   const checkToken = options.token === undefined ? undefined : tokenChecker(options.token);
   const onerror = (err: Error) => writeLog("debug", `http: ${err.message}`);
 
-  const modern = createMcpHandler(servers.request, { legacy: "reject", onerror, maxRequestBodySize: options.maxBodyBytes });
+  // Each listen stream subscribes to the bus once: counting subscriptions counts the streams.
+  let listenStreams = 0;
+  const bus = countingBus(options.bus ?? new InMemoryServerEventBus(onerror), (delta) => (listenStreams += delta));
+  const modern = createMcpHandler(servers.request, { legacy: "reject", onerror, maxRequestBodySize: options.maxBodyBytes, bus });
   const detachBus = servers.attachBus(modern.bus);
   const stateless = legacyStatelessFallback(servers.request, onerror, { maxRequestBodySize: options.maxBodyBytes });
   const sessions = new Map<string, LegacySession>();
@@ -103,7 +133,7 @@ export async function serveHttp(host: ToolHost, servers: McpServers, options: Ht
     }
     const server = (await servers.connection({ era: "legacy", requestInfo: request })) as Server;
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: randomUUID,
+      sessionIdGenerator: options.replicaId ? () => `${options.replicaId}.${randomUUID()}` : randomUUID,
       eventStore: new SessionEventStore(),
       retryInterval: RECONNECT_AFTER_MS,
       onsessioninitialized: (id) => {
@@ -139,7 +169,7 @@ export async function serveHttp(host: ToolHost, servers: McpServers, options: Ht
     return true;
   };
 
-  const mcp = async (request: Request): Promise<Response> => {
+  const mcp = async (request: Request, res: ServerResponse): Promise<Response> => {
     let parsedBody: unknown;
     if (request.method === "POST") {
       const text = await request.clone().text();
@@ -148,27 +178,78 @@ export async function serveHttp(host: ToolHost, servers: McpServers, options: Ht
       } catch {
         return jsonRpcError(400, -32700, "Parse error: the body is not valid JSON");
       }
+      // A listen stream is no call in flight: shutdown ends it (gracefully) rather than waits for it.
+      if ((parsedBody as { method?: unknown } | undefined)?.method === "subscriptions/listen") untrack(res);
     }
     if (await isLegacyRequest(request, parsedBody)) return legacy(request, parsedBody);
     const mismatch = checkParamHeaders(request, parsedBody, (name) => host.current.tools.get(name)?.tool.inputSchema);
     if (mismatch) return mismatch;
     return modern.fetch(request, { parsedBody });
   };
-  const mcpHandler = toNodeHandler({ fetch: mcp }, { onerror, maxRequestBodySize: options.maxBodyBytes });
+  const nodeOptions = { onerror, maxRequestBodySize: options.maxBodyBytes };
+  const mcpHandler = (req: IncomingMessage, res: ServerResponse) => toNodeHandler({ fetch: (request: Request) => mcp(request, res) }, nodeOptions)(req, res);
 
   /** Settles when each in-flight POST has been answered: shutdown waits for these. */
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new Map<ServerResponse, Promise<void>>();
   let stopping = false;
   const trackAnswer = (res: ServerResponse) => {
     const answered = new Promise<void>((resolve) => res.once("close", resolve));
-    inFlight.add(answered);
-    void answered.then(() => inFlight.delete(answered));
+    inFlight.set(res, answered);
+    void answered.then(() => inFlight.delete(res));
+  };
+  const untrack = (res: ServerResponse) => void inFlight.delete(res);
+
+  const metrics =
+    options.metrics &&
+    serverMetrics({
+      host,
+      replicaId: options.replicaId,
+      clusterConnected: options.metrics.clusterConnected,
+      connections: () => ({ sessions: sessions.size, getStreams: [...sessions.values()].reduce((n, s) => n + s.streams, 0), listenStreams }),
+    });
+  const metricsPublic = options.metrics?.public === true;
+
+  /** /healthz, /readyz and /metrics: answered without reading a body; /readyz and /healthz carry no tool data. */
+  const operational = async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> => {
+    if (pathname === HEALTH_PATH) {
+      reply200(res, { status: stopping ? "draining" : "ok" });
+      return true;
+    }
+    if (pathname === READY_PATH) {
+      const readiness = options.readiness?.() ?? { ready: true, checks: {} };
+      const ready = readiness.ready && !stopping;
+      const checks = stopping ? { ...readiness.checks, draining: "shutting down: not taking new requests" } : readiness.checks;
+      res.writeHead(ready ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(JSON.stringify({ ready, checks }));
+      return true;
+    }
+    if (pathname === METRICS_PATH && metrics) {
+      if (!metricsPublic) {
+        const refused = checkHeaders(req, hostAllowed);
+        if (refused) {
+          reply(res, 403, refused);
+          return true;
+        }
+        if (checkToken && checkToken(req.headers.authorization) !== "ok") {
+          reply(res, 401, "Unauthorized: /metrics takes the client token (Authorization: Bearer <token>), unless [server] metrics_public = true", {
+            "www-authenticate": 'Bearer realm="wasmforge"',
+          });
+          return true;
+        }
+      }
+      res.writeHead(200, { "content-type": metrics.registry.contentType, "cache-control": "no-store" });
+      res.end(await metrics.registry.metrics());
+      return true;
+    }
+    return false;
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+    // Probes come from the orchestrator, by address: no Host check for what carries no data.
+    if (req.method === "GET" && (await operational(req, res, pathname))) return;
     const refused = checkHeaders(req, hostAllowed);
     if (refused) return reply(res, 403, refused);
-    const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
     if (isAdminPath(pathname)) {
       if (!admin) return reply(res, 404, "not found: the admin API is off; set WASMFORGE_ADMIN_TOKEN or [server] admin_token to turn it on");
       if (stopping) return reply(res, 503, "the server is shutting down", { connection: "close" });
@@ -195,6 +276,8 @@ export async function serveHttp(host: ToolHost, servers: McpServers, options: Ht
     }
     // Answered only once the checks above passed: the client sends its body after this.
     if (/^100-continue$/i.test(req.headers.expect ?? "")) res.writeContinue();
+    // nginx (and proxies that honour it) pass event streams through unbuffered.
+    res.setHeader("x-accel-buffering", "no");
     await mcpHandler(req, res);
   };
 
@@ -208,6 +291,11 @@ export async function serveHttp(host: ToolHost, servers: McpServers, options: Ht
     });
   };
   const server = createServer(handle);
+  // A proxy in front keeps idle connections open for reuse (nginx: 60 s). Were this side to close
+  // one first (Node's default is after 5 s), a request the proxy sends on it as it closes fails
+  // with 502: idle connections stay open longer than any proxy keeps them.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1000;
   // Expect: 100-continue is answered by the route, after the token checks, not by Node up front.
   server.on("checkContinue", handle);
 
@@ -233,13 +321,17 @@ export async function serveHttp(host: ToolHost, servers: McpServers, options: Ht
         stopping = true;
         clearInterval(sweep);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        await Promise.all(inFlight);
-        // Ends every listen stream (with its graceful result) and every 2025 session's GET stream.
+        // Idle keep-alive connections (a load balancer's) close now, so it sends elsewhere.
+        server.closeIdleConnections();
+        await drain([...inFlight.values()], options.drainMs ?? DEFAULT_DRAIN_MS);
+        // Ends every listen stream (with its graceful result, so clients listen again elsewhere),
+        // any call still running past the grace period, and every 2025 session's GET stream.
         detachBus();
         await modern.close();
         await Promise.all([...sessions.keys()].map(forget));
         server.closeAllConnections();
         await stopped;
+        metrics?.close();
       })()),
   };
 }
@@ -265,6 +357,42 @@ function releasedOnAbort(response: Response, signal: AbortSignal): Response {
     cancel: (reason) => reader.cancel(reason),
   });
   return new Response(stream, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/** Waits for the answers in flight, at most `ms`; says how many were cut off. */
+async function drain(answers: Promise<void>[], ms: number): Promise<void> {
+  if (answers.length === 0) return;
+  log.info(`waiting for ${answers.length} request${answers.length === 1 ? "" : "s"} in flight (at most ${ms} ms, [server] drain_ms)`);
+  let left = answers.length;
+  for (const answer of answers) void answer.then(() => left--);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), ms)));
+  const outcome = await Promise.race([Promise.all(answers), expired]);
+  clearTimeout(timer);
+  if (outcome === "expired") log.warn(`${left} request${left === 1 ? "" : "s"} still running after ${ms} ms ([server] drain_ms): cut off`);
+}
+
+/** The bus, counting who subscribes: `subscriptions/listen` streams, one subscription each. */
+function countingBus(bus: ServerEventBus, count: (delta: 1 | -1) => void): ServerEventBus {
+  return {
+    publish: (event) => bus.publish(event),
+    subscribe(listener) {
+      const unsubscribe = bus.subscribe(listener);
+      count(1);
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        count(-1);
+        unsubscribe();
+      };
+    },
+  };
+}
+
+function reply200(res: ServerResponse, body: unknown): void {
+  res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+  res.end(JSON.stringify(body));
 }
 
 function jsonRpcError(status: number, code: number, message: string): Response {

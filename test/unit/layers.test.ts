@@ -6,7 +6,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../helpers.js";
 
-const ORDER = ["core", "config", "sources", "wasm", "discovery", "runtime", "server", "admin", "transports", "cli"];
+const ORDER = ["core", "config", "sources", "wasm", "discovery", "runtime", "server", "admin", "cluster", "transports", "cli"];
 const SRC = join(ROOT, "src");
 
 function files(dir: string): string[] {
