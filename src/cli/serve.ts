@@ -71,6 +71,9 @@ export async function serve(options: ServeOptions): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   const redisUrl = process.env.WASMFORGE_REDIS_URL || config.cluster.redis_url;
+  if (redisUrl && !(/^rediss?:\/\//.test(redisUrl) && URL.canParse(redisUrl))) {
+    throw new BindError("WASMFORGE_REDIS_URL: expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379");
+  }
   if (redisUrl) {
     cluster = await (await import("../cluster/index.js")).joinCluster(config, redisUrl);
     // Catching up may have rewritten the managed modules file.
