@@ -6,19 +6,8 @@
 // ("Components (WASI 0.2)").
 
 import type { JsonSchema } from "../core/json-schema.js";
-import type { WitFunction, WitType } from "../wasm/component.js";
+import { WIT_INT_RANGES, type WitFunction, type WitType } from "../wasm/component.js";
 
-const INT_RANGES: Record<string, [number, number]> = {
-  u8: [0, 255],
-  s8: [-128, 127],
-  u16: [0, 65535],
-  s16: [-32768, 32767],
-  u32: [0, 4294967295],
-  s32: [-2147483648, 2147483647],
-  // JSON numbers are doubles: these bounds are the nearest doubles, and values past ±2^53 lose precision.
-  u64: [0, 18446744073709551615],
-  s64: [-9223372036854775808, 9223372036854775807],
-};
 
 /** component2json's normalize_name_component: lower case; `:` `/` `.` and anything else but [a-z0-9-] become `_`. */
 export function normalizeNameComponent(name: string): string {
@@ -43,7 +32,8 @@ export function witSchema(t: WitType): JsonSchema {
     case "s32":
     case "u64":
     case "s64": {
-      const [minimum, maximum] = INT_RANGES[t.kind]!;
+      // JSON numbers are doubles: 64-bit bounds become the nearest doubles, and values past ±2^53 lose precision.
+      const [minimum, maximum] = WIT_INT_RANGES[t.kind]!.map(Number) as [number, number];
       return { type: "integer", minimum, maximum };
     }
     case "f32":

@@ -16,20 +16,11 @@
 //   option<T>         null | v                                 undefined | v
 //   result<T, E>      {"ok": v} | {"err": e}                   nested: { tag, val }; as the result: returns T, throws E
 
-import type { WitType } from "../wasm/component.js";
+import { WIT_INT_RANGES, type WitType } from "../wasm/component.js";
 
 /** A bad argument, caught before the component runs: the instance stays usable. */
 export class ArgumentError extends Error {}
 
-const INT: Record<string, [number, number]> = {
-  u8: [0, 255],
-  s8: [-128, 127],
-  u16: [0, 65535],
-  s16: [-32768, 32767],
-  u32: [0, 4294967295],
-  s32: [-2147483648, 2147483647],
-};
-const BIG: Record<string, [bigint, bigint]> = { u64: [0n, 2n ** 64n - 1n], s64: [-(2n ** 63n), 2n ** 63n - 1n] };
 
 /** heck's to_lower_camel_case, as js-component-bindgen names fields, flags and functions. */
 export function lowerCamel(name: string): string {
@@ -67,7 +58,7 @@ export function toJs(v: unknown, t: WitType, path: string): unknown {
     case "s16":
     case "u32":
     case "s32": {
-      const [lo, hi] = INT[t.kind]!;
+      const [lo, hi] = WIT_INT_RANGES[t.kind]!.map(Number) as [number, number];
       if (typeof v !== "number" || !Number.isInteger(v) || v < lo || v > hi) fail(path, `expected an integer from ${lo} to ${hi} (${t.kind}), got ${describe(v)}`);
       return v;
     }
@@ -77,7 +68,7 @@ export function toJs(v: unknown, t: WitType, path: string): unknown {
       if (typeof v === "number" && Number.isInteger(v)) big = BigInt(v);
       else if (typeof v === "string" && /^-?\d{1,20}$/.test(v)) big = BigInt(v);
       else fail(path, `expected an integer (${t.kind}), got ${describe(v)}`);
-      const [lo, hi] = BIG[t.kind]!;
+      const [lo, hi] = WIT_INT_RANGES[t.kind]!;
       if (big < lo || big > hi) fail(path, `${v} is out of range for ${t.kind} (${lo} to ${hi})`);
       return big;
     }

@@ -627,3 +627,15 @@ export function stripCustomSections(bytes: Uint8Array, names: readonly string[] 
   }
   return out;
 }
+
+/** The range of each WIT integer type, exactly. */
+export const WIT_INT_RANGES: Record<string, [bigint, bigint]> = {
+  u8: [0n, 255n],
+  s8: [-128n, 127n],
+  u16: [0n, 65535n],
+  s16: [-32768n, 32767n],
+  u32: [0n, 2n ** 32n - 1n],
+  s32: [-(2n ** 31n), 2n ** 31n - 1n],
+  u64: [0n, 2n ** 64n - 1n],
+  s64: [-(2n ** 63n), 2n ** 63n - 1n],
+};
