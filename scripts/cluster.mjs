@@ -19,6 +19,12 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "dist", "cli.js");
 const NGINX_CONF = join(ROOT, "deploy", "nginx.conf");
 
+// Whatever this process started dies with it, even when a test or benchmark fails half-way.
+const running = new Set();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 /** A port free on 127.0.0.1 now (the OS picks it; the caller binds it right after). */
 export function freePort() {
   return new Promise((resolvePort, reject) => {
@@ -41,6 +47,8 @@ export function tempDir(prefix) {
  */
 export function startProcess(command, args, { ready, env = {}, what = command, timeoutMs = 20_000 } = {}) {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  running.add(child);
+  child.on("close", () => running.delete(child));
   let output = "";
   const exited = new Promise((resolveExit) => child.on("close", (code, signal) => resolveExit(code ?? signal)));
   const started = new Promise((resolveStart, reject) => {
