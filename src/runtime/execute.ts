@@ -102,8 +102,11 @@ export class CallScope {
 }
 
 // @extism/extism is loaded only where a plugin is met: plain modules start faster without it.
+// Once loaded it is used without an await, so a call of a plugin that already has its instance
+// runs its wasm synchronously, before execute() returns (in-thread.ts times that part).
 let extismRuntime: Promise<typeof import("./extism-call.js")> | undefined;
-const extism = () => (extismRuntime ??= import("./extism-call.js"));
+let extismLoaded: typeof import("./extism-call.js") | undefined;
+const extism = () => (extismRuntime ??= import("./extism-call.js").then((loaded) => (extismLoaded = loaded)));
 // Components likewise: their runtime loads @bytecodealliance/preview2-shim, which starts a thread.
 let componentRuntime: Promise<typeof import("./component-call.js")> | undefined;
 const components = () => (componentRuntime ??= import("./component-call.js"));
@@ -113,7 +116,7 @@ export async function execute(held: Held, call: Call, scope: CallScope, meter: M
   const { options } = held;
   if (options.abi === "component") return (await components()).callComponent(held.component, options, call.shape, call.input, scope.hooks.log);
   if (options.abi === "extism") {
-    const { callExtism, instantiateExtism } = await extism();
+    const { callExtism, instantiateExtism } = extismLoaded ?? (await extism());
     const inst = held.extism ?? (await instantiateExtism(held.module, options, { ...scope.hooks, vars: held.vars, meter }));
     if (options.state === "keep") held.extism = inst;
     try {

@@ -6,6 +6,7 @@
 // What always runs in workers: modules that could not be metered (nothing could stop them on the
 // protocol thread), and Extism plugins that may reach the network (http_request waits on it).
 
+import { writeLog } from "../core/log.js";
 import type { CallOutcome, CallRequest, WorkerPool } from "./pool.js";
 import type { PreparedModule } from "./prepare.js";
 import type { LoadOptions } from "./protocol.js";
@@ -16,6 +17,8 @@ export class Runner {
   private readonly thread = new ThreadRunner();
   /** Per tool (module version + export). */
   private readonly histories = new Map<string, ToolHistory>();
+  /** Where each tool's calls went last, to log when that changes. */
+  private readonly placed = new Map<string, "thread" | "worker">();
   /** Calls preempted on the protocol thread and run again in a worker (for the metrics). */
   preemptions = 0;
 
@@ -34,13 +37,19 @@ export class Runner {
     this.pool.unregister(key);
     this.thread.unregister(key);
     for (const tool of this.histories.keys()) if (tool.startsWith(`${key}\0`)) this.histories.delete(tool);
+    for (const tool of this.placed.keys()) if (tool.startsWith(`${key}\0`)) this.placed.delete(tool);
   }
 
   async call(request: CallRequest): Promise<CallOutcome> {
     const tool = `${request.key}\0${request.fn}`;
     const history = this.histories.get(tool) ?? {};
     const received = performance.now();
-    if (place({ eligible: this.thread.holds(request.key), history }) === "thread") {
+    const where = place({ eligible: this.thread.holds(request.key), history });
+    if (where !== this.placed.get(tool)) {
+      this.placed.set(tool, where);
+      writeLog("debug", `${request.fn} (module ${request.key.slice(0, 12)}) runs ${where === "thread" ? "on the protocol thread" : "in workers"} (average ${history.averageMs?.toFixed(3) ?? "?"} ms)`);
+    }
+    if (where === "thread") {
       const ran = await this.thread.run(request, SLICE_MS);
       if (ran !== "preempted") {
         this.histories.set(tool, record(history, ran.ms));

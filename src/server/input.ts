@@ -65,7 +65,7 @@ export function inputRounds(key = randomBytes(32).toString("hex")): InputRounds 
   return {
     current(ctx, subject) {
       const given = ctx.mcpReq.inputResponses;
-      if (given === undefined && ctx.mcpReq.requestState === undefined) return FIRST_ROUND;
+      if (given === undefined && readState(ctx) === undefined) return FIRST_ROUND;
       const state = carried(ctx, subject());
       // A response that is not an object answers nothing: the question is asked again.
       const valid = Object.fromEntries(Object.entries(given ?? {}).filter(([, v]) => typeof v === "object" && v !== null && !Array.isArray(v)));

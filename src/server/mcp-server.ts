@@ -181,12 +181,13 @@ export function mcpServers(host: ToolHost, options: McpServersOptions = {}): Mcp
       const { name, arguments: args } = request.params;
       const subject = () => inputSubject("tools/call", name, args);
       const { callCtx, sendProgress, pluginReportedProgress } = requestContext(ctx, subject);
+      const wantsProgress = ctx.mcpReq._meta?.progressToken !== undefined;
       return mayAsk(ctx, subject, async () => {
-        await sendProgress({ progress: 0, total: 1 });
+        if (wantsProgress) await sendProgress({ progress: 0, total: 1 });
         try {
           const result = await host.callTool(name, args, callCtx);
           // A plugin that reported its own progress has the last word on it.
-          if (!pluginReportedProgress()) await sendProgress({ progress: 1, total: 1 });
+          if (wantsProgress && !pluginReportedProgress()) await sendProgress({ progress: 1, total: 1 });
           return result;
         } catch (err) {
           // Protocol errors (an unknown tool) stay JSON-RPC errors; anything else the tool did is a tool error.
