@@ -6,7 +6,7 @@
 //
 //   npm run bench                          all scenarios (about 5 minutes)
 //   npm run bench -- --quick               fewer runs, shorter batches (1–2 minutes)
-//   npm run bench -- --only cold,calls     some scenarios: cold, calls, memory, reload
+//   npm run bench -- --only cold,calls     some scenarios: cold, calls, memory, reload, stall
 //   npm run bench -- --transports stdio    call figures over some transports only: stdio, tcp, http
 //   npm run bench -- --eras 2026           some protocol eras only: 2025 (v1 SDK Client), 2026 (v2 SDK
 //                                          Client pinned to 2026-07-28)
@@ -27,8 +27,9 @@ import { calls } from "./scenarios/calls.mjs";
 import { coldStart } from "./scenarios/cold-start.mjs";
 import { memory } from "./scenarios/memory.mjs";
 import { reload } from "./scenarios/reload.mjs";
+import { stall } from "./scenarios/stall.mjs";
 
-const SCENARIOS = [coldStart, calls, memory, reload];
+const SCENARIOS = [coldStart, calls, memory, reload, stall];
 
 const { values } = parseArgs({
   options: {
