@@ -8,22 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import wabtInit from "wabt";
 import { MODULES, moduleEntry, runCli, tempDir, textOf, writeConfig } from "./helpers.js";
 import { serveNetwork, type Served } from "./network.js";
-
-const wabt = await wabtInit();
+import { mathModule } from "./wat.js";
 
 const TOKEN = "client-token-8e2a";
 const ADMIN = "admin-token-51f7";
 const HTTP_LINE = /http:\/\/127\.0\.0\.1:\d+\/mcp/;
-
-/** A raw module whose `name`(a, b) applies `op` (i32.add, i32.mul, ...). */
-function mathModule(op: string, name = "add"): Uint8Array {
-  const parsed = wabt.parseWat("math.wat", `(module (func (export "${name}") (param $a i32) (param $b i32) (result i32) local.get $a local.get $b ${op}))`);
-  parsed.resolveNames();
-  return parsed.toBinary({ write_debug_names: true }).buffer;
-}
 
 /** The same module with a custom section appended: new bytes (and SHA-256), same behaviour. */
 function withCustomSection(bytes: Uint8Array, tag: string): Uint8Array {

@@ -1,8 +1,11 @@
 // Bounded, isolated calls: no module can hang, crash or starve the server.
 
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
-import { connect, jsonLines, moduleEntry, runCli, textOf, writeConfig, type Connected } from "./helpers.js";
+import { connect, jsonLines, moduleEntry, runCli, tempDir, textOf, writeConfig, type Connected } from "./helpers.js";
+import { wat } from "./wat.js";
 
 const FAULTS = [
   "[server]\ntimeout_ms = 5000\n",
@@ -123,10 +126,8 @@ describe("module output", () => {
 
 describe("module state", () => {
   // next() bumps a private global and a counter in memory, and returns both as one number.
-  const counter = async (): Promise<Uint8Array> => {
-    const wabt = await (await import("wabt")).default();
-    const parsed = wabt.parseWat(
-      "counter.wat",
+  const counter = (): Uint8Array =>
+    wat(
       `(module (memory (export "memory") 1)
         (global $n (mut i32) (i32.const 0))
         (func (export "next") (result i32)
@@ -134,14 +135,10 @@ describe("module state", () => {
           (i32.store (i32.const 64) (i32.add (i32.load (i32.const 64)) (i32.const 1)))
           (i32.add (i32.mul (global.get $n) (i32.const 1000)) (i32.load (i32.const 64)))))`,
     );
-    return parsed.toBinary({}).buffer;
-  };
 
   it('plain modules start every call fresh; state = "keep" carries it over', async () => {
-    const { writeFileSync } = await import("node:fs");
-    const { join } = await import("node:path");
-    const dir = (await import("./helpers.js")).tempDir();
-    writeFileSync(join(dir, "counter.wasm"), await counter());
+    const dir = tempDir();
+    writeFileSync(join(dir, "counter.wasm"), counter());
     const config = writeConfig(
       `[server]\npool_size = 1\n[[modules]]\nname = "fresh"\npath = "counter.wasm"\n` +
         `[[modules]]\nname = "kept"\npath = "counter.wasm"\nstate = "keep"\n[[modules.tools]]\nfunction_name = "next"\nname = "next_kept"\n`,
@@ -192,9 +189,8 @@ describe("many quick calls with some cancelled", () => {
 
 describe("AssemblyScript modules built with asc's defaults", () => {
   it("load with env.abort and env.seed; an abort is a clear tool error", async () => {
-    const wabt = await (await import("wabt")).default();
     // "boom" as an AssemblyScript string: byte length at 12, UTF-16LE text from 16.
-    const wat = `(module
+    const module = wat(`(module
       (import "env" "abort" (func $abort (param i32 i32 i32 i32)))
       (import "env" "seed" (func $seed (result f64)))
       (memory (export "memory") 1)
@@ -202,12 +198,9 @@ describe("AssemblyScript modules built with asc's defaults", () => {
       (func (export "check") (param $a i32) (param $b i32) (result i32)
         (if (i32.eqz (local.get $b)) (then (call $abort (i32.const 16) (i32.const 0) (i32.const 7) (i32.const 3))))
         (i32.div_s (local.get $a) (local.get $b)))
-      (func (export "random") (result i32) (i32.trunc_f64_s (f64.min (call $seed) (f64.const 1000)))))`;
-    const parsed = wabt.parseWat("as.wat", wat);
-    const { writeFileSync } = await import("node:fs");
-    const { join } = await import("node:path");
-    const dir = (await import("./helpers.js")).tempDir();
-    writeFileSync(join(dir, "as.wasm"), parsed.toBinary({}).buffer);
+      (func (export "random") (result i32) (i32.trunc_f64_s (f64.min (call $seed) (f64.const 1000)))))`);
+    const dir = tempDir();
+    writeFileSync(join(dir, "as.wasm"), module);
     const server = await connect(["serve", "--config", writeConfig(`[[modules]]\nname = "as"\npath = "as.wasm"\n`, dir)]);
     try {
       expect(textOf(await server.client.callTool({ name: "check", arguments: { a: 9, b: 3 } }))).toBe("3");

@@ -5,31 +5,8 @@ import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import wabtInit from "wabt";
 import { connect, tempDir, textOf, writeConfig } from "./helpers.js";
-
-// fetch(): the plugin's input (the tool's JSON arguments) is the request; the answer body is its output.
-const FETCH_PLUGIN = `(module
-  (import "extism:host/env" "input_length" (func $input_length (result i64)))
-  (import "extism:host/env" "input_load_u8" (func $input_load_u8 (param i64) (result i32)))
-  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
-  (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
-  (import "extism:host/env" "length" (func $length (param i64) (result i64)))
-  (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
-  (import "extism:host/env" "http_request" (func $http_request (param i64 i64) (result i64)))
-  (memory (export "memory") 1)
-  (func (export "fetch") (result i32)
-    (local $n i64) (local $i i64) (local $req i64) (local $resp i64)
-    (local.set $n (call $input_length))
-    (local.set $req (call $alloc (local.get $n)))
-    (block $done (loop $copy
-      (br_if $done (i64.ge_u (local.get $i) (local.get $n)))
-      (call $store_u8 (i64.add (local.get $req) (local.get $i)) (call $input_load_u8 (local.get $i)))
-      (local.set $i (i64.add (local.get $i) (i64.const 1)))
-      (br $copy)))
-    (local.set $resp (call $http_request (local.get $req) (i64.const 0)))
-    (call $output_set (local.get $resp) (call $length (local.get $resp)))
-    (i32.const 0)))`;
+import { fetchPlugin } from "./wat.js";
 
 describe("http_request from Extism plugins", () => {
   let web: Server;
@@ -45,8 +22,7 @@ describe("http_request from Extism plugins", () => {
     await new Promise<void>((resolve) => web.listen(0, "127.0.0.1", resolve));
     port = (web.address() as AddressInfo).port;
     dir = tempDir();
-    const wabt = await wabtInit();
-    writeFileSync(join(dir, "fetch.wasm"), wabt.parseWat("fetch.wat", FETCH_PLUGIN).toBinary({}).buffer);
+    writeFileSync(join(dir, "fetch.wasm"), fetchPlugin());
   });
   afterAll(() => new Promise<void>((resolve) => web.close(() => resolve())));
 

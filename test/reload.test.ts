@@ -4,18 +4,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { copyFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import wabtInit from "wabt";
 import { connect, MODULES, tempDir, textOf, writeConfig, type Connected } from "./helpers.js";
-
-const wabt = await wabtInit();
-
-/** A module whose add(a, b) (or another export name) applies `op` (i32.add, i32.mul, ...). */
-function addModule(op: string, name = "add"): Uint8Array {
-  const wat = `(module (func (export "${name}") (param $a i32) (param $b i32) (result i32) local.get $a local.get $b ${op}))`;
-  const parsed = wabt.parseWat("add.wat", wat);
-  parsed.resolveNames();
-  return parsed.toBinary({ write_debug_names: true }).buffer;
-}
+import { mathModule } from "./wat.js";
 
 function untilListChanged(server: Connected): Promise<void> {
   return new Promise((resolve) => server.client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
@@ -42,7 +32,7 @@ describe("hot reload", () => {
   async function start(): Promise<{ dir: string; config: string; module: string }> {
     const dir = tempDir();
     const module = join(dir, "math.wasm");
-    writeFileSync(module, addModule("i32.add"));
+    writeFileSync(module, mathModule("i32.add"));
     const config = writeConfig(`[[modules]]\nname = "math"\npath = "math.wasm"\n`, dir);
     server = await connect(["serve", "--config", config]);
     expect(await add(server)).toBe("13");
@@ -52,7 +42,7 @@ describe("hot reload", () => {
   it("a module rewritten in place: list_changed, then the new behaviour", async () => {
     const { module } = await start();
     const changed = untilListChanged(server!);
-    writeFileSync(module, addModule("i32.mul"));
+    writeFileSync(module, mathModule("i32.mul"));
     await changed;
     expect(await add(server!)).toBe("42");
   });
@@ -60,7 +50,7 @@ describe("hot reload", () => {
   it("a module written to a temp file and renamed over the old one", async () => {
     const { dir, module } = await start();
     const changed = untilListChanged(server!);
-    writeFileSync(join(dir, "math.wasm.tmp"), addModule("i32.sub"));
+    writeFileSync(join(dir, "math.wasm.tmp"), mathModule("i32.sub"));
     renameSync(join(dir, "math.wasm.tmp"), module);
     await changed;
     expect(await add(server!)).toBe("-1");
@@ -74,7 +64,7 @@ describe("hot reload", () => {
     });
     expect(await add(server!)).toBe("13");
     const changed = untilListChanged(server!);
-    writeFileSync(module, addModule("i32.mul"));
+    writeFileSync(module, mathModule("i32.mul"));
     await changed;
     expect(await add(server!)).toBe("42");
   });
@@ -82,7 +72,7 @@ describe("hot reload", () => {
   it("a module deleted and re-created at once is not a removed module", async () => {
     const { module } = await start();
     rmSync(module);
-    writeFileSync(module, addModule("i32.mul"));
+    writeFileSync(module, mathModule("i32.mul"));
     await eventually(async () => (await add(server!)) === "42", "the new version");
     const { tools } = await server!.client.listTools();
     expect(tools.map((t) => t.name)).toEqual(["add"]);
@@ -121,14 +111,14 @@ describe("hot reload", () => {
   it("calls in flight during a reload all finish", async () => {
     const dir = tempDir();
     copyFileSync(join(MODULES, "faults", "slow.wasm"), join(dir, "slow.wasm"));
-    writeFileSync(join(dir, "math.wasm"), addModule("i32.add"));
+    writeFileSync(join(dir, "math.wasm"), mathModule("i32.add"));
     const config = writeConfig(`[[modules]]\nname = "slow"\npath = "slow.wasm"\n[[modules]]\nname = "math"\npath = "math.wasm"\n`, dir);
     server = await connect(["serve", "--config", config]);
     const calls = Array.from({ length: 6 }, () => server!.client.callTool({ name: "sleep_ms", arguments: { ms: 400 } }));
     const changed = untilListChanged(server!);
     await new Promise((r) => setTimeout(r, 50));
-    writeFileSync(join(dir, "slow.wasm"), addModule("i32.add", "plus")); // sleep_ms disappears
-    writeFileSync(join(dir, "math.wasm"), addModule("i32.mul"));
+    writeFileSync(join(dir, "slow.wasm"), mathModule("i32.add", "plus")); // sleep_ms disappears
+    writeFileSync(join(dir, "math.wasm"), mathModule("i32.mul"));
     await changed;
     const results = await Promise.all(calls).catch((err: Error) => {
       throw new Error(`${err.message}\n${server!.stderr()}`);
@@ -140,10 +130,10 @@ describe("hot reload", () => {
   it("--no-watch leaves the served version alone", async () => {
     const dir = tempDir();
     const module = join(dir, "math.wasm");
-    writeFileSync(module, addModule("i32.add"));
+    writeFileSync(module, mathModule("i32.add"));
     const config = writeConfig(`[[modules]]\nname = "math"\npath = "math.wasm"\n`, dir);
     server = await connect(["serve", "--config", config, "--no-watch"]);
-    writeFileSync(module, addModule("i32.mul"));
+    writeFileSync(module, mathModule("i32.mul"));
     await new Promise((r) => setTimeout(r, 400));
     expect(await add(server)).toBe("13");
   });
