@@ -3,6 +3,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect as netConnect, type Socket } from "node:net";
+import type { Readable } from "node:stream";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
@@ -103,8 +104,8 @@ export async function connectTcp(port: number): Promise<{ client: Client; socket
   return { client, socket };
 }
 
-/** Collects newline-delimited JSON from a raw socket; `next()` waits for the next message. */
-export function lineReader(socket: Socket): { next: (timeoutMs?: number) => Promise<Record<string, unknown>>; closed: Promise<void> } {
+/** Collects newline-delimited JSON from a raw socket (or any stream); `next()` waits for the next message. */
+export function lineReader(socket: Readable): { next: (timeoutMs?: number) => Promise<Record<string, unknown>>; closed: Promise<void> } {
   const queue: Record<string, unknown>[] = [];
   const waiters: ((m: Record<string, unknown>) => void)[] = [];
   let partial = "";
