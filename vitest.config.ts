@@ -7,6 +7,9 @@ export default defineConfig({
     exclude: process.env.WASMFORGE_INFRA ? configDefaults.exclude : [...configDefaults.exclude, "test/infra/**"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // expect.poll waits for a server to get somewhere (a log line, a file, a count). On a loaded
+    // two-core machine that can take seconds; only a server that never gets there waits it out.
+    expect: { poll: { timeout: 15_000, interval: 20 } },
     // Tests spawn real server processes; two cores run two files at a time comfortably.
     maxWorkers: 2,
   },
