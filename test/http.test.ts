@@ -135,6 +135,25 @@ describe("serve --http", () => {
     expect(JSON.parse(garbage.body)).toMatchObject({ error: { code: -32700 } });
   });
 
+  it("a 2025 session's notification stream is answered at once, not only with its first keep-alive", async () => {
+    const opened = await raw(url, { headers: postHeaders(), body: initialize });
+    const session = String(opened.headers["mcp-session-id"]);
+    const first = await new Promise<{ status: number; type?: string; chunk: string }>((resolve, reject) => {
+      const headers = { accept: "text/event-stream", authorization: `Bearer ${TOKEN}`, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+      const req = request(url, { method: "GET", headers }, (res) => {
+        res.once("data", (chunk: Buffer) => {
+          resolve({ status: res.statusCode ?? 0, type: res.headers["content-type"], chunk: chunk.toString() });
+          req.destroy();
+        });
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(first).toMatchObject({ status: 200, type: "text/event-stream" });
+    // The SDK sends nothing on the stream until a keep-alive 15 s later; the client must not have to wait for that.
+    expect(first.chunk).not.toMatch(/keepalive/);
+  });
+
   it("only /mcp is served", async () => {
     const other = await raw(new URL("/other", url), { headers: postHeaders(), body: initialize });
     expect(other.status).toBe(404);

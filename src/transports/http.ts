@@ -84,6 +84,7 @@ export async function serveHttp(host: ToolHost, servers: McpServers, options: Ht
       if (request.method === "GET") {
         session.streams++;
         request.signal.addEventListener("abort", () => session.streams--, { once: true });
+        return openedAtOnce(await session.transport.handleRequest(request, { parsedBody }));
       }
       return session.transport.handleRequest(request, { parsedBody });
     }
@@ -236,6 +237,21 @@ export async function serveHttp(host: ToolHost, servers: McpServers, options: Ht
         await stopped;
       })()),
   };
+}
+
+const STREAM_OPENED = new TextEncoder().encode(": stream opened\n\n");
+
+/**
+ * A 2025 session's notification stream, with an SSE comment sent at once. Node sends a response's
+ * headers with its first bytes, and the SDK sends nothing on this stream until its first keep-alive
+ * (15 s): without the comment a client would not know its stream was open for that long.
+ */
+function openedAtOnce(response: Response): Response {
+  if (!response.ok || !response.body || !response.headers.get("content-type")?.includes("text/event-stream")) return response;
+  const opened = new TransformStream<Uint8Array, Uint8Array>({ start: (controller) => controller.enqueue(STREAM_OPENED) });
+  // A client that goes away cancels `opened`, which cancels the SDK's stream, which forgets it.
+  response.body.pipeTo(opened.writable).catch(() => undefined);
+  return new Response(opened.readable, { status: response.status, headers: response.headers });
 }
 
 function jsonRpcError(status: number, code: number, message: string): Response {
