@@ -3,11 +3,13 @@
 import { request } from "node:http";
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { join } from "node:path";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { moduleEntry, runCli, textOf, writeConfig } from "./helpers.js";
-import { connectTcp, serveNetwork, tcpPort, type Served } from "./network.js";
+import { startGate } from "./gate.js";
+import { moduleEntry, runCli, startCall, tempDir, textOf, writeConfig } from "./helpers.js";
+import { connectHttp, connectTcp, serveNetwork, tcpPort, type Served } from "./network.js";
+import { fetchPlugin } from "./wat.js";
 
 const TOKEN = "test-token-4f1c";
 const HTTP_LINE = /http:\/\/127\.0\.0\.1:\d+\/mcp/;
@@ -16,15 +18,6 @@ function mcpUrl(stderr: string): URL {
   const match = HTTP_LINE.exec(stderr);
   if (!match) throw new Error(`no http:// line in stderr:\n${stderr}`);
   return new URL(match[0]);
-}
-
-async function connectHttp(url: URL, token?: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const transport = new StreamableHTTPClientTransport(url, {
-    requestInit: token ? { headers: { authorization: `Bearer ${token}` } } : {},
-  });
-  const client = new Client({ name: "wasmforge-http-test", version: "1.0.0" });
-  await client.connect(transport);
-  return { client, transport };
 }
 
 interface RawResponse {
@@ -171,39 +164,49 @@ describe("serve --http, one process at a time", () => {
     expect(notAllowed.stderr).toMatch(/--allow-remote/);
   });
 
-  it("list_changed and log messages from a reload reach every session of every transport; SIGTERM exits 0", async () => {
-    const config = writeConfig(moduleEntry("example", "example.wasm") + moduleEntry("slow", "faults/slow.wasm"));
+  it("list_changed and log messages from a reload reach every session of every transport; SIGTERM finishes the call in flight and exits 0", async () => {
+    const gate = await startGate();
+    const dir = tempDir();
+    writeFileSync(join(dir, "fetch.wasm"), fetchPlugin());
+    const base = moduleEntry("example", "example.wasm") + `[[modules]]\nname = "held"\npath = "fetch.wasm"\nallowed_hosts = ["127.0.0.1"]\n`;
+    const config = writeConfig(base, dir);
     const server = await serveNetwork(["-c", config, "--tcp", "0", "--http", "0"], [HTTP_LINE, /tcp:\/\//], { WASMFORGE_TOKEN: "" });
-    const url = mcpUrl(server.stderr());
-    const clients = [
-      (await connectHttp(url)).client,
-      (await connectHttp(url)).client,
-      (await connectTcp(tcpPort(server.stderr()))).client,
-    ];
-    const changed = clients.map(
-      (c) => new Promise<void>((resolve) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve())),
-    );
-    const logged = clients.map(
-      (c) =>
-        new Promise<string>((resolve) =>
-          c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
-            if (String(n.params.data).includes("reloaded")) resolve(String(n.params.data));
-          }),
-        ),
-    );
-    await Promise.all(clients.map((c) => c.setLoggingLevel("info")));
-    // The HTTP clients open their notification (GET) streams just after connecting.
-    await new Promise((r) => setTimeout(r, 300));
+    try {
+      const url = mcpUrl(server.stderr());
+      const http = [await connectHttp(url), await connectHttp(url)];
+      const clients: Client[] = [...http.map((h) => h.client), (await connectTcp(tcpPort(server.stderr()))).client];
+      const changed = clients.map(
+        (c) => new Promise<void>((resolve) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve())),
+      );
+      const logged = clients.map(
+        (c) =>
+          new Promise<string>((resolve) =>
+            c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+              if (String(n.params.data).includes("reloaded")) resolve(String(n.params.data));
+            }),
+          ),
+      );
+      await Promise.all(clients.map((c) => c.setLoggingLevel("info")));
+      await Promise.all(http.map((h) => h.listening));
 
-    writeFileSync(config, moduleEntry("example", "example.wasm") + moduleEntry("slow", "faults/slow.wasm") + moduleEntry("text", "text.wasm"));
-    await Promise.all(changed);
-    expect(await Promise.all(logged)).toEqual(clients.map(() => expect.stringMatching(/tool list changed/)));
-    for (const c of clients) expect((await c.listTools()).tools.map((t) => t.name)).toContain("count_words");
+      writeFileSync(config, base + moduleEntry("text", "text.wasm"));
+      await Promise.all(changed);
+      expect(await Promise.all(logged)).toEqual(clients.map(() => expect.stringMatching(/tool list changed/)));
+      for (const c of clients) expect((await c.listTools()).tools.map((t) => t.name)).toContain("count_words");
 
-    const call = clients[0]!.callTool({ name: "sleep_ms", arguments: { ms: 400 } });
-    await new Promise((r) => setTimeout(r, 100));
-    server.child.kill("SIGTERM");
-    expect(textOf(await call)).toBe("400");
-    expect(await server.exited).toBe(0);
+      const call = startCall(clients[0]!, "fetch", { url: gate.url });
+      await call.running;
+      await expect.poll(() => gate.waiting()).toBe(1);
+      server.child.kill("SIGTERM");
+      await expect.poll(() => server.stderr()).toMatch(/SIGTERM: finishing in-flight calls, then exiting/);
+      // Told to stop, the server waits for the call it is running.
+      expect(server.child.exitCode).toBeNull();
+      gate.open("finished");
+      expect(textOf(await call.result)).toBe("finished");
+      expect(await server.exited).toBe(0);
+    } finally {
+      await server.stop();
+      await gate.close();
+    }
   });
 });

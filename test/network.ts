@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { connect as netConnect, type Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
@@ -102,6 +103,33 @@ export async function connectTcp(port: number): Promise<{ client: Client; socket
   const client = new Client({ name: "wasmforge-tcp-test", version: "1.0.0" });
   await client.connect(new SocketClientTransport(socket));
   return { client, socket };
+}
+
+export interface HttpConnection {
+  client: Client;
+  transport: StreamableHTTPClientTransport;
+  /**
+   * Resolves once the server has accepted the client's notification (GET) stream, which the client
+   * opens just after connecting: only then can it hear list_changed and log messages.
+   */
+  listening: Promise<void>;
+}
+
+/** An SDK Client over Streamable HTTP (2025 sessions), with the bearer token when given. */
+export async function connectHttp(url: URL, token?: string): Promise<HttpConnection> {
+  let opened!: () => void;
+  const listening = new Promise<void>((resolve) => (opened = resolve));
+  const transport = new StreamableHTTPClientTransport(url, {
+    requestInit: token ? { headers: { authorization: `Bearer ${token}` } } : {},
+    fetch: async (input, init) => {
+      const response = await fetch(input, init);
+      if (init?.method === "GET" && response.ok) opened();
+      return response;
+    },
+  });
+  const client = new Client({ name: "wasmforge-http-test", version: "1.0.0" });
+  await client.connect(transport);
+  return { client, transport, listening };
 }
 
 /** Collects newline-delimited JSON from a raw socket (or any stream); `next()` waits for the next message. */
