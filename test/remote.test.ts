@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, MODULES, moduleEntry, runCli, tempDir, textOf, writeConfig } from "./helpers.js";
+import { MODULES, moduleEntry, runCli, tempDir, textOf, withServer, writeConfig } from "./helpers.js";
 
 const EXAMPLE = readFileSync(join(MODULES, "example.wasm"));
 const EXAMPLE_SHA = sha256(EXAMPLE);
@@ -128,37 +128,23 @@ const cachedFiles = (cache: string) => {
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".wasm")) : [];
 };
 
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 // Independent cases (own cache, own URL paths): run them side by side.
 describe.concurrent("remote modules", () => {
   it("a pinned module is downloaded and served, and a second start with the server stopped serves it offline", async () => {
     const own = await startServer({ "/example.wasm": send(EXAMPLE) });
     const { file, cache } = remoteConfig(`[[modules]]\nname = "remote"\n[modules.source]\ntype = "http"\nurl = "${own.url}/example.wasm"\nsha256 = "${EXAMPLE_SHA}"\n`);
 
-    const first = await connect(["serve", "--config", file]);
-    try {
+    await withServer(["serve", "--config", file], async (first) => {
       expect(textOf(await first.client.callTool({ name: "add", arguments: { a: 2, b: 3 } }))).toBe("5");
-    } finally {
-      await first.close();
-    }
+    });
     expect(own.hits("/example.wasm")).toBe(1);
     expect(cachedFiles(cache)).toEqual([`${EXAMPLE_SHA}.wasm`]);
 
     await own.close();
-    const second = await connect(["serve", "--config", file]);
-    try {
+    await withServer(["serve", "--config", file], async (second) => {
       expect(textOf(await second.client.callTool({ name: "add", arguments: { a: 40, b: 2 } }))).toBe("42");
       expect(second.stderr()).not.toContain("downloading");
-    } finally {
-      await second.close();
-    }
+    });
   });
 
   it("a wrong pin is refused with expected and actual hash and the URL, and nothing is cached", async () => {
@@ -187,28 +173,22 @@ describe.concurrent("remote modules", () => {
   it("a 404 fails only its module: the other modules still serve", async () => {
     const url = `${server.url}/missing.wasm`;
     const { file } = remoteConfig(remoteEntry("gone", url, EXAMPLE_SHA) + moduleEntry("text", "text.wasm"));
-    const c = await connect(["serve", "--config", file]);
-    try {
+    await withServer(["serve", "--config", file], async (c) => {
       const names = (await c.client.listTools()).tools.map((t) => t.name);
       expect(names).toContain("count_words");
       expect(names).not.toContain("add");
-      await waitFor(() => c.stderr().includes(`module "gone" (${url})`), "the module's error on stderr");
+      await expect.poll(() => c.stderr()).toContain(`module "gone" (${url})`);
       expect(c.stderr()).toContain(`${url} answered 404 Not Found; check the URL`);
-    } finally {
-      await c.close();
-    }
+    });
     expect(server.hits("/missing.wasm")).toBe(1); // a 404 is not retried
   });
 
   it("a 500 is retried and the second attempt's module is served", async () => {
     const { file } = remoteConfig(remoteEntry("flaky", `${server.url}/flaky/once.wasm`, EXAMPLE_SHA));
-    const c = await connect(["serve", "--config", file]);
-    try {
+    await withServer(["serve", "--config", file], async (c) => {
       expect(textOf(await c.client.callTool({ name: "add", arguments: { a: 1, b: 1 } }))).toBe("2");
       expect(c.stderr()).toContain("answered 500 Internal Server Error; retrying");
-    } finally {
-      await c.close();
-    }
+    });
     expect(server.hits("/flaky/once.wasm")).toBe(2);
   });
 
@@ -238,13 +218,10 @@ describe.concurrent("remote modules", () => {
     const entry = join(cache, "modules", `${EXAMPLE_SHA}.wasm`);
     writeFileSync(entry, Buffer.from("\0asm tampered"));
 
-    const c = await connect(["serve", "--config", file]);
-    try {
+    await withServer(["serve", "--config", file], async (c) => {
       expect(textOf(await c.client.callTool({ name: "add", arguments: { a: 3, b: 4 } }))).toBe("7");
       expect(c.stderr()).toContain(`cache entry ${entry} is corrupted`);
-    } finally {
-      await c.close();
-    }
+    });
     expect(server.hits("/redirect/corrupt.wasm")).toBe(2);
     expect(sha256(readFileSync(entry))).toBe(EXAMPLE_SHA);
   });
