@@ -115,8 +115,8 @@ export interface HttpConnection {
   listening: Promise<void>;
 }
 
-/** An SDK Client over Streamable HTTP (2025 sessions), with the bearer token when given. */
-export async function connectHttp(url: URL, token?: string): Promise<HttpConnection> {
+/** An SDK Client (`client`, or a plain one) over Streamable HTTP (2025 sessions), with the bearer token when given. */
+export async function connectHttp(url: URL, token?: string, client = new Client({ name: "wasmforge-http-test", version: "1.0.0" })): Promise<HttpConnection> {
   let opened!: () => void;
   const listening = new Promise<void>((resolve) => (opened = resolve));
   const transport = new StreamableHTTPClientTransport(url, {
@@ -127,7 +127,6 @@ export async function connectHttp(url: URL, token?: string): Promise<HttpConnect
       return response;
     },
   });
-  const client = new Client({ name: "wasmforge-http-test", version: "1.0.0" });
   await client.connect(transport);
   return { client, transport, listening };
 }
