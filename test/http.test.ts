@@ -8,7 +8,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { startGate } from "./gate.js";
 import { moduleEntry, runCli, startCall, tempDir, textOf, writeConfig } from "./helpers.js";
-import { connectHttp, connectTcp, serveNetwork, tcpPort, type Served } from "./network.js";
+import { connectHttp, connectTcp, serveNetwork, stopDuringCall, tcpPort, type Served } from "./network.js";
 import { fetchPlugin } from "./wat.js";
 
 const TOKEN = "test-token-4f1c";
@@ -194,15 +194,7 @@ describe("serve --http, one process at a time", () => {
       expect(await Promise.all(logged)).toEqual(clients.map(() => expect.stringMatching(/tool list changed/)));
       for (const c of clients) expect((await c.listTools()).tools.map((t) => t.name)).toContain("count_words");
 
-      const call = startCall(clients[0]!, "fetch", { url: gate.url });
-      await call.running;
-      await expect.poll(() => gate.waiting()).toBe(1);
-      server.child.kill("SIGTERM");
-      await expect.poll(() => server.stderr()).toMatch(/SIGTERM: finishing in-flight calls, then exiting/);
-      // Told to stop, the server waits for the call it is running.
-      expect(server.child.exitCode).toBeNull();
-      gate.open("finished");
-      expect(textOf(await call.result)).toBe("finished");
+      expect(await stopDuringCall(server, startCall(clients[0]!, "fetch", { url: gate.url }), gate)).toBe("finished");
       expect(await server.exited).toBe(0);
     } finally {
       await server.stop();

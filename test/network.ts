@@ -9,7 +9,9 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { CLI, ROOT } from "./helpers.js";
+import { expect } from "vitest";
+import type { Gate } from "./gate.js";
+import { CLI, ROOT, textOf, type StartedCall } from "./helpers.js";
 
 export interface Served {
   child: ChildProcess;
@@ -51,6 +53,20 @@ export async function serveNetwork(args: string[], wait: RegExp[], env: Record<s
       return exited;
     },
   };
+}
+
+/**
+ * Sends SIGTERM while `call` waits at `gate`, and checks the server waits for it: it says it is
+ * finishing in-flight calls and stays up until the gate lets the call finish. Returns the call's text.
+ */
+export async function stopDuringCall(server: Served, call: StartedCall, gate: Gate): Promise<string> {
+  await call.running;
+  await expect.poll(() => gate.waiting()).toBe(1);
+  server.child.kill("SIGTERM");
+  await expect.poll(() => server.stderr()).toMatch(/SIGTERM: finishing in-flight calls, then exiting/);
+  expect(server.child.exitCode).toBeNull();
+  gate.open("finished");
+  return textOf(await call.result);
 }
 
 /** The port in the `tcp://127.0.0.1:PORT` line. */

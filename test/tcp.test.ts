@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGate } from "./gate.js";
 import { jsonLines, moduleEntry, runCli, startCall, tempDir, textOf, writeConfig } from "./helpers.js";
-import { connectTcp, lineReader, openSocket, serveNetwork, tcpPort, type Served } from "./network.js";
+import { connectTcp, lineReader, openSocket, serveNetwork, stopDuringCall, tcpPort, type Served } from "./network.js";
 import { fetchPlugin } from "./wat.js";
 
 // pool_size = 2: a module may use one worker, so a call that never ends blocks its module's next call.
@@ -117,14 +117,7 @@ describe("serve --tcp, one process at a time", () => {
     try {
       const { client, socket } = await connectTcp(tcpPort(server.stderr()));
       const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-      const call = startCall(client, "fetch", { url: gate.url });
-      await call.running;
-      await expect.poll(() => gate.waiting()).toBe(1);
-      server.child.kill("SIGTERM");
-      await expect.poll(() => server.stderr()).toMatch(/SIGTERM: finishing in-flight calls, then exiting/);
-      expect(server.child.exitCode).toBeNull();
-      gate.open("finished");
-      expect(textOf(await call.result)).toBe("finished");
+      expect(await stopDuringCall(server, startCall(client, "fetch", { url: gate.url }), gate)).toBe("finished");
       await closed;
       expect(await server.exited).toBe(0);
     } finally {
