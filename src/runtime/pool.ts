@@ -6,7 +6,8 @@
 // queued call of the same tool ("ahead"), so it goes straight on to it instead of sleeping until the
 // main thread answers: waking a thread costs more than such a call. A call sent ahead is never run
 // twice: if its worker dies before the call starts, it goes back to the queue; if it is cancelled,
-// the worker is told to skip it.
+// the worker is told to skip it. Whether it has started, the pool reads from memory it shares with
+// the worker, which marks each call it starts there (see revoke()).
 
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -60,7 +61,12 @@ interface Slot {
   retired: boolean;
   /** The worker has started up; only then does it get calls, so a deadline never counts start-up. */
   ready: boolean;
+  /** Shared with the worker: the id of the call it started last, or REVOKED once the pool ends it. */
+  started: Int32Array;
 }
+
+/** In Slot.started: the worker must start nothing more. */
+const REVOKED = -1;
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
 
@@ -122,14 +128,15 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
+    const started = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(WORKER_URL, {
-      workerData: { pollToken: this.pollToken },
+      workerData: { pollToken: this.pollToken, started },
       // A worker's own stdout would be forwarded to ours, which carries the protocol.
       stdout: true,
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: 256 },
     });
-    const slot: Slot = { worker, loaded: new Set(), retired: false, ready: false };
+    const slot: Slot = { worker, loaded: new Set(), retired: false, ready: false, started };
     worker.stdout.on("data", (chunk: Buffer) => log.info(`worker output: ${chunk.toString().trimEnd()}`));
     worker.stderr.on("data", (chunk: Buffer) => log.debug(`worker stderr: ${chunk.toString().trimEnd()}`));
     worker.on("message", (message: FromWorker) => this.onMessage(slot, message));
@@ -190,7 +197,8 @@ export class WorkerPool {
       const queued = this.queue.indexOf(job);
       if (queued >= 0) this.queue.splice(queued, 1);
     } else if (slot.job === job) {
-      this.kill(slot);
+      // A worker that already finished this call and started the one sent ahead is not stuck in it.
+      if (this.revoke(slot)) this.kill(slot);
     } else if (slot.ahead === job) {
       // It may not have started: the worker skips it. If it has, its deadline still holds.
       job.cancelled = true;
@@ -201,8 +209,24 @@ export class WorkerPool {
 
   private onCrash(slot: Slot, why: string): void {
     if (slot.retired) return;
-    if (slot.job) this.settle(slot.job, { ok: false, error: `the module crashed its worker (${why})`, reason: "crash" });
+    const crashed: CallOutcome = { ok: false, error: `the module crashed its worker (${why})`, reason: "crash" };
+    if (slot.job) this.settle(slot.job, crashed);
+    // A call sent ahead that the worker had started may be what crashed it: it is not run again.
+    if (slot.ahead && !this.revoke(slot)) this.settle(slot.ahead, crashed);
     this.retire(slot);
+  }
+
+  /**
+   * Takes back the calls a worker has not started, so it may be ended. False when it has already
+   * started the call sent ahead: it is past the call it was running, and that call will not run again.
+   */
+  private revoke(slot: Slot): boolean {
+    for (;;) {
+      const last = Atomics.load(slot.started, 0);
+      if (last === REVOKED) return true;
+      if (slot.ahead && last === slot.ahead.id) return false;
+      if (Atomics.compareExchange(slot.started, 0, last, REVOKED) === last) return true;
+    }
   }
 
   /** Ends a worker whose call overran or was cancelled. */
@@ -219,7 +243,7 @@ export class WorkerPool {
     slot.job = undefined;
     const ahead = slot.ahead;
     slot.ahead = undefined;
-    if (ahead && !ahead.cancelled) {
+    if (ahead && !ahead.cancelled && ahead.resolve !== settled) {
       ahead.slot = undefined;
       this.queue.unshift(ahead);
     }
@@ -303,7 +327,7 @@ export class WorkerPool {
     const { timeoutMs } = job.request;
     job.timer = setTimeout(() => {
       this.settle(job, { ok: false, error: `timed out after ${timeoutMs} ms`, reason: "timeout" });
-      this.kill(slot);
+      if (this.revoke(slot)) this.kill(slot);
     }, timeoutMs);
     if (!job.cancelled) job.request.onStart?.();
   }

@@ -76,7 +76,15 @@ const pluginAsk: Ask = (requests) => {
  * (`pollToken`), so polling never takes more than one core from the server.
  */
 const POLL_AFTER_CALL_MS = 0.25;
-const pollToken = (workerData as { pollToken: Int32Array }).pollToken;
+const { pollToken, started } = workerData as { pollToken: Int32Array; started: Int32Array };
+/** In `started`, set by the pool: it is ending this worker, which must start nothing more. */
+const REVOKED = -1;
+
+/** Marks call `id` as started where the pool can read it, unless the pool is ending this worker. */
+function claim(id: number): boolean {
+  const last = Atomics.load(started, 0);
+  return last !== REVOKED && Atomics.compareExchange(started, 0, last, id) === last;
+}
 
 const inbox: ToWorker[] = [];
 let draining = false;
@@ -106,6 +114,8 @@ async function drain(): Promise<void> {
         send({ type: "skipped", id: message.id });
         continue;
       }
+      // The pool took this worker's calls back (a call it sent ahead goes elsewhere): it is ending it.
+      if (!claim(message.id)) return;
     }
     await handle(message);
     if (message.type === "call") polling = message.poll;
