@@ -76,7 +76,9 @@ export interface StartedCall {
 
 /**
  * Calls a tool with a progress token, so that a test can wait for the server's own word that the
- * call got there and that it is running (src/server/mcp-server.ts) instead of sleeping.
+ * call got there and that it is running (src/server/mcp-server.ts) instead of sleeping. For calls
+ * that cannot end before the test lets them (held at a gate, an endless loop): the v1 client drops
+ * progress that reaches it in the same read as the answer.
  */
 export function startCall(client: Client, name: string, args: Record<string, unknown> = {}, options: { signal?: AbortSignal } = {}): StartedCall {
   const received = deferred();
