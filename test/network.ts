@@ -31,7 +31,7 @@ export async function serveNetwork(args: string[], wait: RegExp[], env: Record<s
   let stderr = "";
   const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`wasmforge serve ${args.join(" ")} did not start listening\nstderr: ${stderr}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`wasmforge serve ${args.join(" ")} did not start listening\nstderr: ${stderr}`)), 20_000);
     child.stderr!.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
       if (wait.every((re) => re.test(stderr))) {
@@ -168,7 +168,7 @@ export function lineReader(socket: Readable): { next: (timeoutMs?: number) => Pr
   const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
   return {
     closed,
-    next: (timeoutMs = 5000) =>
+    next: (timeoutMs = 15_000) =>
       new Promise((resolve, reject) => {
         const queued = queue.shift();
         if (queued) return resolve(queued);
