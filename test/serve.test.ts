@@ -275,6 +275,13 @@ describe("signals", () => {
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
   });
+
+  it("SIGTERM while the modules are still loading exits 0 too", async () => {
+    // The config line comes before any module loads.
+    const server = await serveNetwork(["--config", DEFAULT_CONFIG], [/config /]);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  });
 });
 
 describe("help", () => {

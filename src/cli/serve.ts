@@ -1,7 +1,7 @@
 import { findConfig, loadConfig } from "../config/load.js";
 import { log } from "../core/log.js";
 import { ToolHost } from "../server/host.js";
-import { mcpServers } from "../server/mcp-server.js";
+import { mcpServers, type McpServers } from "../server/mcp-server.js";
 import { watchHost, type Watcher } from "../server/watch.js";
 import { parseAddress } from "../transports/bind.js";
 import type { Listener } from "../transports/listener.js";
@@ -20,15 +20,8 @@ export interface ServeOptions {
 }
 
 export async function serve(options: ServeOptions): Promise<void> {
-  const file = findConfig(options.config);
-  const config = loadConfig(file);
-  // Bad addresses fail before any module loads.
-  const tcp = options.tcp === undefined ? undefined : parseAddress(options.tcp === true ? "8080" : options.tcp, "--tcp");
-  const http = options.http === undefined ? undefined : parseAddress(options.http, "--http");
-  const stdio = options.stdio === true || (!tcp && !http);
-  log.info(`config ${file}`);
-  const host = await ToolHost.start(config);
-  const servers = mcpServers(host, { requestStateKey: process.env.WASMFORGE_REQUEST_STATE_KEY || config.server.request_state_key });
+  let host: ToolHost | undefined;
+  let servers: McpServers | undefined;
   const listeners: Listener[] = [];
   let watcher: Watcher | undefined;
 
@@ -46,15 +39,26 @@ export async function serve(options: ServeOptions): Promise<void> {
     log.info(`${why}: finishing in-flight calls, then exiting`);
     await watcher?.close();
     await Promise.all(listeners.map((l) => l.close()));
-    servers.close();
-    await host.close();
+    servers?.close();
+    await host?.close();
     // Let stdout flush the last responses before the process ends.
     process.stdout.write("", () => process.exit(0));
   };
-  // Before anything slow starts (the watcher, the listeners): a signal during start-up still
-  // shuts down cleanly instead of killing the process.
+  // Before anything slow starts (loading the modules, the watcher, the listeners): a signal during
+  // start-up still shuts down cleanly instead of killing the process, which has no handler until then.
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+  const file = findConfig(options.config);
+  const config = loadConfig(file);
+  // Bad addresses fail before any module loads.
+  const tcp = options.tcp === undefined ? undefined : parseAddress(options.tcp === true ? "8080" : options.tcp, "--tcp");
+  const http = options.http === undefined ? undefined : parseAddress(options.http, "--http");
+  const stdio = options.stdio === true || (!tcp && !http);
+  log.info(`config ${file}`);
+  host = await ToolHost.start(config);
+  if (stopping) return;
+  servers = mcpServers(host, { requestStateKey: process.env.WASMFORGE_REQUEST_STATE_KEY || config.server.request_state_key });
   watcher = options.watch === false ? undefined : watchHost(host);
   await watcher?.ready;
 
