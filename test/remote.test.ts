@@ -130,7 +130,7 @@ const cachedFiles = (cache: string) => {
 
 // Independent cases (own cache, own URL paths): run them side by side.
 describe.concurrent("remote modules", () => {
-  it("a pinned module is downloaded and served, and a second start with the server stopped serves it offline", async () => {
+  it("a pinned module is downloaded and served, and a second start with the server stopped serves it offline", async ({ expect }) => {
     const own = await startServer({ "/example.wasm": send(EXAMPLE) });
     const { file, cache } = remoteConfig(`[[modules]]\nname = "remote"\n[modules.source]\ntype = "http"\nurl = "${own.url}/example.wasm"\nsha256 = "${EXAMPLE_SHA}"\n`);
 
@@ -147,7 +147,7 @@ describe.concurrent("remote modules", () => {
     });
   });
 
-  it("a wrong pin is refused with expected and actual hash and the URL, and nothing is cached", async () => {
+  it("a wrong pin is refused with expected and actual hash and the URL, and nothing is cached", async ({ expect }) => {
     const wrong = "0".repeat(64);
     const url = `${server.url}/example.wasm`;
     const { file, cache } = remoteConfig(remoteEntry("pinned-wrong", url, wrong));
@@ -158,7 +158,7 @@ describe.concurrent("remote modules", () => {
     expect(cachedFiles(cache)).toEqual([]);
   });
 
-  it("a truncated body is retried, then reported, and nothing is cached", async () => {
+  it("a truncated body is retried, then reported, and nothing is cached", async ({ expect }) => {
     const before = server.hits("/truncated.wasm");
     const { file, cache } = remoteConfig(remoteEntry("cut", `${server.url}/truncated.wasm`, EXAMPLE_SHA));
     const run = await runCli(["fetch", "--config", file]);
@@ -170,7 +170,7 @@ describe.concurrent("remote modules", () => {
     expect(readdirSync(join(cache, ".wasmforge-tmp"))).toEqual([]);
   });
 
-  it("a 404 fails only its module: the other modules still serve", async () => {
+  it("a 404 fails only its module: the other modules still serve", async ({ expect }) => {
     const url = `${server.url}/missing.wasm`;
     const { file } = remoteConfig(remoteEntry("gone", url, EXAMPLE_SHA) + moduleEntry("text", "text.wasm"));
     await withServer(["serve", "--config", file], async (c) => {
@@ -183,7 +183,7 @@ describe.concurrent("remote modules", () => {
     expect(server.hits("/missing.wasm")).toBe(1); // a 404 is not retried
   });
 
-  it("a 500 is retried and the second attempt's module is served", async () => {
+  it("a 500 is retried and the second attempt's module is served", async ({ expect }) => {
     const { file } = remoteConfig(remoteEntry("flaky", `${server.url}/flaky/once.wasm`, EXAMPLE_SHA));
     await withServer(["serve", "--config", file], async (c) => {
       expect(textOf(await c.client.callTool({ name: "add", arguments: { a: 1, b: 1 } }))).toBe("2");
@@ -192,14 +192,14 @@ describe.concurrent("remote modules", () => {
     expect(server.hits("/flaky/once.wasm")).toBe(2);
   });
 
-  it("a server that never answers times out (download_timeout_ms)", async () => {
+  it("a server that never answers times out (download_timeout_ms)", async ({ expect }) => {
     const { file } = remoteConfig(remoteEntry("stuck", `${server.url}/hang.wasm`, EXAMPLE_SHA), "download_timeout_ms = 300");
     const run = await runCli(["fetch", "--config", file], { timeoutMs: 10_000 });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/module "stuck" .*hang\.wasm: (download did not finish within 300 ms|the server stopped answering); .*download_timeout_ms/);
   });
 
-  it("a module over max_download_mb is refused, with or without Content-Length", async () => {
+  it("a module over max_download_mb is refused, with or without Content-Length", async ({ expect }) => {
     const { file, cache } = remoteConfig(
       remoteEntry("big", `${server.url}/big.wasm`, sha256(BIG)) + remoteEntry("big-chunked", `${server.url}/big-chunked.wasm`, sha256(BIG)),
       "max_download_mb = 1",
@@ -212,7 +212,7 @@ describe.concurrent("remote modules", () => {
     expect(cachedFiles(cache)).toEqual([]);
   });
 
-  it("a corrupted cache entry is discarded, downloaded again and served", async () => {
+  it("a corrupted cache entry is discarded, downloaded again and served", async ({ expect }) => {
     const { file, cache } = remoteConfig(remoteEntry("remote", `${server.url}/redirect/corrupt.wasm`, EXAMPLE_SHA));
     expect((await runCli(["fetch", "--config", file])).code).toBe(0);
     const entry = join(cache, "modules", `${EXAMPLE_SHA}.wasm`);
@@ -226,7 +226,7 @@ describe.concurrent("remote modules", () => {
     expect(sha256(readFileSync(entry))).toBe(EXAMPLE_SHA);
   });
 
-  it("an unpinned URL is refused with the hash and the line to add; allow_unpinned accepts it", async () => {
+  it("an unpinned URL is refused with the hash and the line to add; allow_unpinned accepts it", async ({ expect }) => {
     const url = `${server.url}/example.wasm`;
     const refused = remoteConfig(remoteEntry("loose", url));
     const run = await runCli(["fetch", "--config", refused.file]);
@@ -241,7 +241,7 @@ describe.concurrent("remote modules", () => {
     expect(ok.stdout).toMatch(new RegExp(`^loose  ${EXAMPLE_SHA} +864 B  ${url}\\n$`));
   });
 
-  it("plain http:// to another host is refused, also when reached through a redirect", async () => {
+  it("plain http:// to another host is refused, also when reached through a redirect", async ({ expect }) => {
     const { file } = remoteConfig(
       remoteEntry("direct", "http://example.com/example.wasm", EXAMPLE_SHA) + remoteEntry("redirected", `${server.url}/redirect-insecure.wasm`, EXAMPLE_SHA),
     );
@@ -251,7 +251,7 @@ describe.concurrent("remote modules", () => {
     expect(run.stderr).toMatch(/module "redirected" .*refusing plain http:\/\/ .*allow_insecure_http = true/);
   });
 
-  it("modules download in parallel", async () => {
+  it("modules download in parallel", async ({ expect }) => {
     // Each barrier request is answered only when the other has arrived too.
     const { file } = remoteConfig(
       remoteEntry("one", `${server.url}/barrier/one.wasm`, EXAMPLE_SHA) + remoteEntry("two", `${server.url}/barrier/two.wasm`, EXAMPLE_SHA),
@@ -263,7 +263,7 @@ describe.concurrent("remote modules", () => {
     expect(run.stdout.split("\n").filter(Boolean)).toHaveLength(2);
   });
 
-  it("cache list shows entries, max_size_mb evicts the least recently used, cache clear empties it", async () => {
+  it("cache list shows entries, max_size_mb evicts the least recently used, cache clear empties it", async ({ expect }) => {
     const first = remoteConfig(remoteEntry("a", `${server.url}/blob-a.bin`, sha256(BLOB_A)));
     const cacheToml = `[cache]\ndirectory = ${JSON.stringify(first.cache)}\nmax_size_mb = 1\n`;
     writeFileSync(first.file, `${cacheToml}\n${remoteEntry("a", `${server.url}/blob-a.bin`, sha256(BLOB_A))}`);
@@ -284,7 +284,7 @@ describe.concurrent("remote modules", () => {
     expect((await runCli(["cache", "list", "--config", second])).stdout).toBe("");
   });
 
-  it("a cache directory shared with other files: downloads, eviction and cache clear remove only WasmForge's own", async () => {
+  it("a cache directory shared with other files: downloads, eviction and cache clear remove only WasmForge's own", async ({ expect }) => {
     // [cache] directory = "." beside a user's project: their tmp/ and modules/ files must survive.
     const dir = tempDir("wasmforge-shared-cache-");
     mkdirSync(join(dir, "tmp", "project"), { recursive: true });
@@ -309,7 +309,7 @@ describe.concurrent("remote modules", () => {
     expect(existsSync(join(dir, ".wasmforge-tmp"))).toBe(false);
   });
 
-  it("cache entries that are not regular files are not read: a FIFO, a link to /dev/zero, a directory", async () => {
+  it("cache entries that are not regular files are not read: a FIFO, a link to /dev/zero, a directory", async ({ expect }) => {
     const cases = [
       { what: "a FIFO", make: (p: string) => execFileSync("mkfifo", [p]), says: "is not a regular file" },
       { what: "a link", make: (p: string) => symlinkSync("/dev/zero", p), says: "is a symbolic link" },

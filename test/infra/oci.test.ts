@@ -101,7 +101,7 @@ const fetchWith = (file: string, env = dockerEnv(), timeoutMs = 20_000) => runCl
 const cached = (cache: string) => (existsSync(join(cache, "modules")) ? readdirSync(join(cache, "modules")).filter((f) => f.endsWith(".wasm")) : []);
 
 describe.concurrent("OCI sources against a real registry", () => {
-  it("hyper-mcp-style plugins pinned by digest start and serve their tools, and start again offline once the registry is gone", async () => {
+  it("hyper-mcp-style plugins pinned by digest start and serve their tools, and start again offline once the registry is gone", async ({ expect }) => {
     const own = await startRegistry(tempDir("wasmforge-registry-own-"));
     const time = await pushHyperPlugin(own, "hyper/time-plugin", "latest", SERVLET);
     const raw = await pushWasmArtifact(own, "wasm/example", "raw", EXAMPLE);
@@ -126,7 +126,7 @@ describe.concurrent("OCI sources against a real registry", () => {
     }, { env });
   });
 
-  it("a tag pinned by the module's sha256 loads; fetch prints the reference pinned to its digest, cache list the reference and digest, cache clear removes both", async () => {
+  it("a tag pinned by the module's sha256 loads; fetch prints the reference pinned to its digest, cache list the reference and digest, cache clear removes both", async ({ expect }) => {
     const { file, cache } = ociConfig(ociEntry("math", `${open.host}/wasm/example:raw`, `sha256 = "${sha256(EXAMPLE)}"`));
     const run = await fetchWith(file);
     expect(run.code, run.stderr).toBe(0);
@@ -140,7 +140,7 @@ describe.concurrent("OCI sources against a real registry", () => {
     expect(existsSync(join(cache, "oci"))).toBe(false);
   });
 
-  it("an unpinned tag is refused with the exact line to add, in the form the config used; allow_unpinned loads it with a warning", async () => {
+  it("an unpinned tag is refused with the exact line to add, in the form the config used; allow_unpinned loads it with a warning", async ({ expect }) => {
     const url = ociConfig(ociEntry("time", `${open.host}/hyper/time-plugin:latest`));
     const refused = await fetchWith(url.file);
     expect(refused.code).toBe(1);
@@ -157,7 +157,7 @@ describe.concurrent("OCI sources against a real registry", () => {
     expect(ok.stderr).toContain(`is not pinned (allowed by [server] allow_unpinned); pin it with  url = "oci://${open.host}/hyper/time-plugin:latest@${pushed.time!.digest}"`);
   });
 
-  it("a wrong digest and a wrong sha256 are refused, saying which; nothing is cached", async () => {
+  it("a wrong digest and a wrong sha256 are refused, saying which; nothing is cached", async ({ expect }) => {
     const wrong = `sha256:${"0".repeat(64)}`;
     const { file, cache } = ociConfig(
       ociEntry("digest", `${open.host}/wasm/example@${wrong}`) + ociEntry("pin", `${open.host}/wasm/example:raw`, `sha256 = "${"1".repeat(64)}"`),
@@ -169,7 +169,7 @@ describe.concurrent("OCI sources against a real registry", () => {
     expect(cached(cache)).toEqual([]);
   });
 
-  it("a missing tag or repository is a 404 that names it", async () => {
+  it("a missing tag or repository is a 404 that names it", async ({ expect }) => {
     const { file } = ociConfig(ociEntry("tag", `${open.host}/wasm/example:nope`, `sha256 = "${sha256(EXAMPLE)}"`) + ociEntry("repo", `${open.host}/no/such:v1`, `sha256 = "${sha256(EXAMPLE)}"`));
     const run = await fetchWith(file);
     expect(run.code).toBe(1);
@@ -177,13 +177,13 @@ describe.concurrent("OCI sources against a real registry", () => {
     expect(run.stderr).toContain(`${open.host} has no tag "v1" in no/such (404 Not Found)`);
   });
 
-  it("an image index with several platforms serves its wasip1/wasm module", async () => {
+  it("an image index with several platforms serves its wasip1/wasm module", async ({ expect }) => {
     const { file } = ociConfig(ociEntry("multi", `${open.host}/multi/plugin:v1@${pushed.multi!.digest}`));
     const run = await runCli(["call", "add", '{"a": 20, "b": 22}', "--config", file], { env: dockerEnv() });
     expect(run.stdout.trim(), run.stderr).toBe("42");
   });
 
-  it("Basic auth: without credentials a 401 says how to log in; credentials in DOCKER_CONFIG pull; a wrong password is refused and never printed", async () => {
+  it("Basic auth: without credentials a 401 says how to log in; credentials in DOCKER_CONFIG pull; a wrong password is refused and never printed", async ({ expect }) => {
     const { file } = ociConfig(ociEntry("math", `${basic.host}/wasm/example@${pushed.raw!.digest}`));
     const none = await fetchWith(file);
     expect(none.code).toBe(1);
@@ -201,7 +201,7 @@ describe.concurrent("OCI sources against a real registry", () => {
     expect(ok.stderr).not.toContain(user.password);
   });
 
-  it("bearer tokens: the WWW-Authenticate challenge leads to the token endpoint, anonymously for a public repository and with DOCKER_CONFIG credentials for a private one", async () => {
+  it("bearer tokens: the WWW-Authenticate challenge leads to the token endpoint, anonymously for a public repository and with DOCKER_CONFIG credentials for a private one", async ({ expect }) => {
     const open_ = ociConfig(ociEntry("public", `${token.host}/wasm/example@${pushed.raw!.digest}`));
     const anonymous = await fetchWith(open_.file);
     expect(anonymous.code, anonymous.stderr).toBe(0);
@@ -217,7 +217,7 @@ describe.concurrent("OCI sources against a real registry", () => {
     expect(tokens.requests).toContainEqual({ service: tokens.service, scope: "repository:private/example:pull", basic: `${user.username}:${user.password}` });
   });
 
-  it("a layer bomb (a tar entry claiming 8 GiB) is refused from its header, and the other modules still serve", async () => {
+  it("a layer bomb (a tar entry claiming 8 GiB) is refused from its header, and the other modules still serve", async ({ expect }) => {
     const { file, cache } = ociConfig(ociEntry("bomb", `${open.host}/bomb/layer:v1@${pushed.bomb!.digest}`) + moduleEntry("text", "text.wasm"));
     await withServer(["serve", "--config", file, "--no-watch"], async (c) => {
       expect((await c.client.listTools()).tools.map((t) => t.name)).toContain("count_words");
@@ -227,7 +227,7 @@ describe.concurrent("OCI sources against a real registry", () => {
     expect(cached(cache)).toEqual([]);
   });
 
-  it("a registry that accepts connections and never answers fails within download_timeout_ms", async () => {
+  it("a registry that accepts connections and never answers fails within download_timeout_ms", async ({ expect }) => {
     const stall = await startStallServer();
     try {
       const { file } = ociConfig(ociEntry("stuck", `${stall.host}/wasm/example@${pushed.raw!.digest}`), "download_timeout_ms = 300");
@@ -239,7 +239,7 @@ describe.concurrent("OCI sources against a real registry", () => {
     }
   });
 
-  it("a converted hyper-mcp config serves the tool names hyper-mcp gave: <plugin>-<tool>, skip_tools hidden", async () => {
+  it("a converted hyper-mcp config serves the tool names hyper-mcp gave: <plugin>-<tool>, skip_tools hidden", async ({ expect }) => {
     const dir = tempDir("wasmforge-hyper-");
     mkdirSync(join(dir, "cache"));
     const hyper = {
