@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { startGate } from "./gate.js";
+import { HELD_TIMEOUT_MS, startGate } from "./gate.js";
 import { MODULES, moduleEntry, runCli, startCall, tempDir, textOf, writeConfig } from "./helpers.js";
 import { connectHttp, serveNetwork, type Served } from "./network.js";
 import { fetchPlugin, mathModule } from "./wat.js";
@@ -255,7 +255,7 @@ describe("admin API", () => {
   it("a call running while its module is replaced finishes on the old version; the next call meets the new one", async () => {
     const gate = await startGate();
     try {
-      const definition = JSON.stringify({ name: "held", allowed_hosts: ["127.0.0.1"] });
+      const definition = JSON.stringify({ name: "held", allowed_hosts: ["127.0.0.1"], timeout_ms: HELD_TIMEOUT_MS });
       expect((await send(admin, "POST", { token: ADMIN, form: { file: fetchPlugin(), fields: { module: definition } } })).status).toBe(201);
       const running = startCall(client, "fetch", { url: gate.url });
       await running.running;

@@ -2,8 +2,23 @@
 // (test/wat.ts) aimed at a gate runs exactly as long as the test needs: no sleeping, no core spent
 // spinning, and the gate sees each request arrive and, when its caller is ended, go away.
 
+import { writeFileSync } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { fetchPlugin } from "./wat.js";
+
+/** Held calls end when the gate opens, not at a deadline, however long a loaded machine takes. */
+export const HELD_TIMEOUT_MS = 600_000;
+
+/**
+ * Writes the fetch plugin into `dir` and returns its `[[modules]]` entry: a module whose `fetch`
+ * calls may wait at a gate (allowed to reach 127.0.0.1) for as long as a test needs.
+ */
+export function heldModule(dir: string, name = "held"): string {
+  writeFileSync(join(dir, "fetch.wasm"), fetchPlugin());
+  return `[[modules]]\nname = "${name}"\npath = "fetch.wasm"\nallowed_hosts = ["127.0.0.1"]\ntimeout_ms = ${HELD_TIMEOUT_MS}\n`;
+}
 
 export interface Gate {
   /** What the fetch plugin's `url` argument is. */

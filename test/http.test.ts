@@ -3,13 +3,11 @@
 import { request } from "node:http";
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { startGate } from "./gate.js";
+import { heldModule, startGate } from "./gate.js";
 import { moduleEntry, runCli, startCall, tempDir, textOf, writeConfig } from "./helpers.js";
 import { connectHttp, connectTcp, serveNetwork, stopDuringCall, tcpPort, type Served } from "./network.js";
-import { fetchPlugin } from "./wat.js";
 
 const TOKEN = "test-token-4f1c";
 const HTTP_LINE = /http:\/\/127\.0\.0\.1:\d+\/mcp/;
@@ -167,8 +165,7 @@ describe("serve --http, one process at a time", () => {
   it("list_changed and log messages from a reload reach every session of every transport; SIGTERM finishes the call in flight and exits 0", async () => {
     const gate = await startGate();
     const dir = tempDir();
-    writeFileSync(join(dir, "fetch.wasm"), fetchPlugin());
-    const base = moduleEntry("example", "example.wasm") + `[[modules]]\nname = "held"\npath = "fetch.wasm"\nallowed_hosts = ["127.0.0.1"]\n`;
+    const base = moduleEntry("example", "example.wasm") + heldModule(dir);
     const config = writeConfig(base, dir);
     const server = await serveNetwork(["-c", config, "--tcp", "0", "--http", "0"], [HTTP_LINE, /tcp:\/\//], { WASMFORGE_TOKEN: "" });
     try {

@@ -4,15 +4,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
-import { startGate } from "./gate.js";
+import { heldModule, startGate } from "./gate.js";
 import { connect, jsonLines, moduleEntry, runCli, startCall, tempDir, textOf, withServer, writeConfig, type Connected } from "./helpers.js";
-import { fetchPlugin, wat } from "./wat.js";
-
-/** A `[[modules]]` entry for the fetch plugin, written into `dir`: its calls can wait at a gate. */
-function heldEntry(dir: string, name = "held"): string {
-  writeFileSync(join(dir, "fetch.wasm"), fetchPlugin());
-  return `[[modules]]\nname = "${name}"\npath = "fetch.wasm"\nallowed_hosts = ["127.0.0.1"]\n`;
-}
+import { wat } from "./wat.js";
 
 describe("fault modules", () => {
   let server: Connected;
@@ -25,7 +19,7 @@ describe("fault modules", () => {
       moduleEntry("bomb", "faults/membomb.wasm", "max_memory_mb = 16"),
       moduleEntry("strings", "faults/bad-strings.wasm", '[[modules.tools]]\nfunction_name = "huge"\npattern = "no_params_to_string"\n'),
       moduleEntry("math", "example.wasm"),
-      heldEntry(dir),
+      heldModule(dir),
     ];
     server = await connect(["serve", "--config", writeConfig(faults.join("\n"), dir)]);
   });

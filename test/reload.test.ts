@@ -4,9 +4,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { startGate } from "./gate.js";
+import { heldModule, startGate } from "./gate.js";
 import { connect, MODULES, startCall, tempDir, textOf, withServer, writeConfig, type Connected } from "./helpers.js";
-import { fetchPlugin, mathModule } from "./wat.js";
+import { mathModule } from "./wat.js";
 
 function untilListChanged(server: Connected): Promise<void> {
   return new Promise((resolve) => server.client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
@@ -102,9 +102,8 @@ describe("hot reload", () => {
     const gate = await startGate();
     try {
       const dir = tempDir();
-      writeFileSync(join(dir, "fetch.wasm"), fetchPlugin());
       // pool_size = 4: one module may use three workers, so of four calls three run and one waits.
-      const config = writeConfig(`[server]\npool_size = 4\n[[modules]]\nname = "held"\npath = "fetch.wasm"\nallowed_hosts = ["127.0.0.1"]\n`, dir);
+      const config = writeConfig(`[server]\npool_size = 4\n${heldModule(dir)}`, dir);
       server = await connect(["serve", "--config", config]);
       const calls = Array.from({ length: 4 }, () => startCall(server!.client, "fetch", { url: gate.url }));
       await Promise.all(calls.map((c) => c.received));

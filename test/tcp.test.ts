@@ -1,19 +1,15 @@
 // `wasmforge serve --tcp`: real sockets on 127.0.0.1, one MCP session per connection.
 
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGate } from "./gate.js";
+import { heldModule, startGate } from "./gate.js";
 import { jsonLines, moduleEntry, runCli, startCall, tempDir, textOf, writeConfig } from "./helpers.js";
 import { connectTcp, lineReader, openSocket, serveNetwork, stopDuringCall, tcpPort, type Served } from "./network.js";
-import { fetchPlugin } from "./wat.js";
 
 // pool_size = 2: a module may use one worker, so a call that never ends blocks its module's next call.
 const dir = tempDir();
-writeFileSync(join(dir, "fetch.wasm"), fetchPlugin());
 const config = writeConfig(
   `[server]\npool_size = 2\nmax_message_kb = 1\n\n${moduleEntry("example", "example.wasm")}${moduleEntry("slow", "faults/slow.wasm")}` +
-    `${moduleEntry("loop", "faults/loop.wasm", "timeout_ms = 600000")}[[modules]]\nname = "held"\npath = "fetch.wasm"\nallowed_hosts = ["127.0.0.1"]\n`,
+    `${moduleEntry("loop", "faults/loop.wasm", "timeout_ms = 600000")}${heldModule(dir)}`,
   dir,
 );
 
