@@ -127,8 +127,8 @@ export function runCli(args: string[], options: { input?: string; env?: Record<s
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`wasmforge ${args.join(" ")} did not exit within ${options.timeoutMs ?? 20000} ms\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? 20000);
+      reject(new Error(`wasmforge ${args.join(" ")} did not exit within ${options.timeoutMs ?? 45_000} ms\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? 45_000);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSy
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { MODULES, moduleEntry, runCli, tempDir, textOf, withServer, writeConfig } from "./helpers.js";
 
 const EXAMPLE = readFileSync(join(MODULES, "example.wasm"));
@@ -194,7 +194,7 @@ describe.concurrent("remote modules", () => {
 
   it("a server that never answers times out (download_timeout_ms)", async ({ expect }) => {
     const { file } = remoteConfig(remoteEntry("stuck", `${server.url}/hang.wasm`, EXAMPLE_SHA), "download_timeout_ms = 300");
-    const run = await runCli(["fetch", "--config", file], { timeoutMs: 10_000 });
+    const run = await runCli(["fetch", "--config", file]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/module "stuck" .*hang\.wasm: (download did not finish within 300 ms|the server stopped answering); .*download_timeout_ms/);
   });
@@ -320,7 +320,7 @@ describe.concurrent("remote modules", () => {
       mkdirSync(join(cache, "modules"), { recursive: true });
       const entry = join(cache, "modules", `${EXAMPLE_SHA}.wasm`);
       c.make(entry);
-      const run = await runCli(["call", "add", '{"a": 2, "b": 3}', "--config", file], { timeoutMs: 15_000 });
+      const run = await runCli(["call", "add", '{"a": 2, "b": 3}', "--config", file]);
       expect(run.stderr, c.what).toContain(`cache entry ${entry} ${c.says}`);
       expect(run.stdout.trim(), c.what).toBe("5");
     }
