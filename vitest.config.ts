@@ -12,7 +12,7 @@ export default defineConfig({
     // expect.poll waits for a server to get somewhere (a log line, a file, a count). On a loaded
     // two-core machine that can take seconds; only a server that never gets there waits it out.
     // A test that asserts nothing cannot fail: it fails.
-    expect: { poll: { timeout: 15_000, interval: 20 }, requireAssertions: true },
+    expect: { poll: { timeout: 30_000, interval: 20 }, requireAssertions: true },
     // Tests spawn real server processes; two cores run two files at a time comfortably.
     maxWorkers: 2,
   },

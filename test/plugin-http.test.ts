@@ -31,7 +31,7 @@ describe("http_request from Extism plugins", () => {
     dir = tempDir();
     writeFileSync(join(dir, "fetch.wasm"), fetchPlugin());
     // "stuck" is the same plugin with a short deadline, serving fetch as stuck_fetch.
-    const stuck = fetcher("stuck", '"127.0.0.1"', 'timeout_ms = 2000\n[[modules.tools]]\nfunction_name = "fetch"\nname = "stuck_fetch"\n');
+    const stuck = fetcher("stuck", '"127.0.0.1"', 'timeout_ms = 3000\n[[modules.tools]]\nfunction_name = "fetch"\nname = "stuck_fetch"\n');
     server = await connect(["serve", "--config", writeConfig(fetcher("fetcher", '"127.0.0.1"') + stuck), "--no-watch"]);
   });
   afterAll(async () => {
@@ -76,7 +76,7 @@ describe("http_request from Extism plugins", () => {
     try {
       const hung = await server.client.callTool({ name: "stuck_fetch", arguments: { url: gate.url } });
       expect(hung.isError).toBe(true);
-      expect(textOf(hung)).toBe('tool "stuck_fetch" failed: timed out after 2000 ms');
+      expect(textOf(hung)).toBe('tool "stuck_fetch" failed: timed out after 3000 ms');
       // The deadline ended the request itself, not only the wait for it: the worker that made it is gone.
       await expect.poll(() => gate.abandoned()).toBe(1);
       const ok = await server.client.callTool({ name: "stuck_fetch", arguments: { url: `http://127.0.0.1:${port}/hello` } });
