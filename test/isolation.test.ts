@@ -110,7 +110,7 @@ describe("one worker", () => {
       await expect(spin.result).rejects.toThrow();
       expect(textOf(await server.client.callTool({ name: "add", arguments: { a: 1, b: 1 } }))).toBe("2");
       expect(textOf(await server.client.callTool({ name: "ok", arguments: {} }))).toBe("1");
-      expect(server.stderr()).toContain("call spin failed (cancelled)");
+      await expect.poll(() => server.stderr()).toContain("call spin failed (cancelled)");
     });
   });
 });

@@ -178,7 +178,7 @@ describe.concurrent("remote modules", () => {
       expect(names).toContain("count_words");
       expect(names).not.toContain("add");
       await expect.poll(() => c.stderr()).toContain(`module "gone" (${url})`);
-      expect(c.stderr()).toContain(`${url} answered 404 Not Found; check the URL`);
+      await expect.poll(() => c.stderr()).toContain(`${url} answered 404 Not Found; check the URL`);
     });
     expect(server.hits("/missing.wasm")).toBe(1); // a 404 is not retried
   });
@@ -187,7 +187,7 @@ describe.concurrent("remote modules", () => {
     const { file } = remoteConfig(remoteEntry("flaky", `${server.url}/flaky/once.wasm`, EXAMPLE_SHA));
     await withServer(["serve", "--config", file], async (c) => {
       expect(textOf(await c.client.callTool({ name: "add", arguments: { a: 1, b: 1 } }))).toBe("2");
-      expect(c.stderr()).toContain("answered 500 Internal Server Error; retrying");
+      await expect.poll(() => c.stderr()).toContain("answered 500 Internal Server Error; retrying");
     });
     expect(server.hits("/flaky/once.wasm")).toBe(2);
   });
@@ -220,7 +220,7 @@ describe.concurrent("remote modules", () => {
 
     await withServer(["serve", "--config", file], async (c) => {
       expect(textOf(await c.client.callTool({ name: "add", arguments: { a: 3, b: 4 } }))).toBe("7");
-      expect(c.stderr()).toContain(`cache entry ${entry} is corrupted`);
+      await expect.poll(() => c.stderr()).toContain(`cache entry ${entry} is corrupted`);
     });
     expect(server.hits("/redirect/corrupt.wasm")).toBe(2);
     expect(sha256(readFileSync(entry))).toBe(EXAMPLE_SHA);

@@ -101,8 +101,8 @@ describe("serving the default config over stdio", () => {
     });
   });
 
-  it("logs go to stderr with a startup summary", () => {
-    expect(server.stderr()).toMatch(/serving \d+ tools from 5 modules/);
+  it("logs go to stderr with a startup summary", async () => {
+    await expect.poll(() => server.stderr()).toMatch(/serving \d+ tools from 5 modules/);
   });
 });
 
@@ -230,8 +230,8 @@ describe("modules that fail to load", () => {
     await withServer(["serve", "--config", config], async (server) => {
       const { tools } = await server.client.listTools();
       expect(tools.map((t) => t.name)).toContain("add");
-      expect(server.stderr()).toMatch(/module "missing" \(.*nowhere\/missing\.wasm\): file not found/);
-      expect(server.stderr()).toMatch(/module "garbage" \(.*not-wasm\.wasm\): not a valid WebAssembly module/);
+      await expect.poll(() => server.stderr()).toMatch(/module "missing" \(.*nowhere\/missing\.wasm\): file not found/);
+      await expect.poll(() => server.stderr()).toMatch(/module "garbage" \(.*not-wasm\.wasm\): not a valid WebAssembly module/);
     });
   });
 
@@ -240,7 +240,7 @@ describe("modules that fail to load", () => {
     await withServer(["serve", "--config", config], async (server) => {
       const { tools } = await server.client.listTools();
       expect(tools.filter((t) => t.name === "add")).toHaveLength(1);
-      expect(server.stderr()).toMatch(/module "second".*tool name "add".*clashes with module "first".*function_name = "add", name = "second_add"/);
+      await expect.poll(() => server.stderr()).toMatch(/module "second".*tool name "add".*clashes with module "first".*function_name = "add", name = "second_add"/);
     });
   });
 

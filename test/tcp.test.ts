@@ -90,7 +90,7 @@ describe("serve --tcp", () => {
     const reader = lineReader(socket);
     socket.write(`{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"${"x".repeat(4000)}"}}\n`);
     await reader.closed;
-    expect(server.stderr()).toMatch(/closing the connection: message larger than the 1024-byte limit/);
+    await expect.poll(() => server.stderr()).toMatch(/closing the connection: message larger than the 1024-byte limit/);
     expect(textOf(await bystander.client.callTool({ name: "add", arguments: { a: 1, b: 1 } }))).toBe("2");
     await bystander.client.close();
   });
@@ -102,7 +102,7 @@ describe("serve --tcp", () => {
     socket.write(`POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n\r\n${body}\n`);
     await reader.closed;
     await expect(reader.next(100)).rejects.toThrow(/no message/);
-    expect(server.stderr()).toMatch(/sent an HTTP request/);
+    await expect.poll(() => server.stderr()).toMatch(/sent an HTTP request/);
   });
 });
 
