@@ -5,25 +5,16 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import wabtInit from "wabt";
-import { MODULES, moduleEntry, runCli, tempDir, textOf, writeConfig } from "./helpers.js";
-import { serveNetwork, type Served } from "./network.js";
-
-const wabt = await wabtInit();
+import { HELD_TIMEOUT_MS, startGate } from "./gate.js";
+import { MODULES, moduleEntry, runCli, startCall, tempDir, textOf, writeConfig } from "./helpers.js";
+import { connectHttp, serveNetwork, type Served } from "./network.js";
+import { fetchPlugin, mathModule } from "./wat.js";
 
 const TOKEN = "client-token-8e2a";
 const ADMIN = "admin-token-51f7";
 const HTTP_LINE = /http:\/\/127\.0\.0\.1:\d+\/mcp/;
-
-/** A raw module whose `name`(a, b) applies `op` (i32.add, i32.mul, ...). */
-function mathModule(op: string, name = "add"): Uint8Array {
-  const parsed = wabt.parseWat("math.wat", `(module (func (export "${name}") (param $a i32) (param $b i32) (result i32) local.get $a local.get $b ${op}))`);
-  parsed.resolveNames();
-  return parsed.toBinary({ write_debug_names: true }).buffer;
-}
 
 /** The same module with a custom section appended: new bytes (and SHA-256), same behaviour. */
 function withCustomSection(bytes: Uint8Array, tag: string): Uint8Array {
@@ -45,20 +36,13 @@ async function send(url: URL, method: string, options: { token?: string; form?: 
   if (options.form) {
     body = new FormData();
     const { file, fileField = "wasm", fields = {} } = options.form;
-    if (file) body.append(fileField, new Blob([file]), "module.wasm");
+    if (file) body.append(fileField, new Blob([file as Uint8Array<ArrayBuffer>]), "module.wasm");
     for (const [name, value] of Object.entries(fields)) body.append(name, value);
   }
-  const headers = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
+  const headers: Record<string, string> = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
   const res = await fetch(url, { method, headers, body });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
-
-async function connectHttp(url: URL): Promise<Client> {
-  const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers: { authorization: `Bearer ${TOKEN}` } } });
-  const client = new Client({ name: "wasmforge-admin-test", version: "1.0.0" });
-  await client.connect(transport);
-  return client;
 }
 
 /** Resolves at the next tools/list_changed this client receives. */
@@ -67,14 +51,6 @@ function nextListChanged(client: Client): Promise<void> {
 }
 
 const toolNames = async (client: Client) => (await client.listTools()).tools.map((t) => t.name);
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function start(config: string, env: Record<string, string> = {}): Promise<{ server: Served; mcp: URL; admin: URL }> {
   const server = await serveNetwork(["-c", config, "--http", "0"], [HTTP_LINE], { WASMFORGE_TOKEN: TOKEN, WASMFORGE_ADMIN_TOKEN: ADMIN, ...env });
@@ -98,9 +74,9 @@ describe("admin API", () => {
     managedDir = join(dir, ".wasmforge-managed");
     config = writeConfig(`[server]\nmax_upload_mb = 1\n\n${moduleEntry("example", "example.wasm")}`, dir);
     ({ server, mcp, admin } = await start(config));
-    client = await connectHttp(mcp);
-    // The client opens its notification (GET) stream just after connecting.
-    await new Promise((r) => setTimeout(r, 300));
+    const connected = await connectHttp(mcp, TOKEN);
+    client = connected.client;
+    await connected.listening;
   });
   afterAll(async () => {
     await client?.close();
@@ -237,9 +213,9 @@ describe("admin API", () => {
     req.write('--XX\r\nContent-Disposition: form-data; name="wasm"; filename="m.wasm"\r\nContent-Type: application/octet-stream\r\n\r\n');
     req.write(Buffer.alloc(300_000, 1));
     const partial = () => stored().some((f) => f.endsWith(".part"));
-    await eventually(partial, "the upload to reach the managed directory");
+    await expect.poll(partial).toBe(true);
     req.destroy();
-    await eventually(() => !partial(), "the partial upload to be removed");
+    await expect.poll(partial).toBe(false);
     expect(stored()).toEqual(before);
   });
 
@@ -262,7 +238,8 @@ describe("admin API", () => {
       }
     };
     const callers = Array.from({ length: 8 }, caller);
-    await new Promise((r) => setTimeout(r, 50));
+    // Calls are flowing before the replacement starts.
+    await expect.poll(() => results.length).toBeGreaterThanOrEqual(16);
     const res = await send(new URL("/admin/modules/math", mcp), "PUT", { token: ADMIN, form: { file: mathModule("i32.mul", "combine") } });
     replaced = true;
     expect(res.status).toBe(200);
@@ -275,21 +252,30 @@ describe("admin API", () => {
     expect(now).not.toEqual(oldFiles);
   });
 
-  it("a call running while its module is replaced finishes on the old version", async () => {
-    const slow = module("faults/slow.wasm");
-    expect((await send(admin, "POST", { token: ADMIN, form: { file: slow, fields: { module: JSON.stringify({ name: "slow" }) } } })).status).toBe(201);
-    const running = client.callTool({ name: "sleep_ms", arguments: { ms: 600 } });
-    await new Promise((r) => setTimeout(r, 150));
-    const res = await send(new URL("/admin/modules/slow", mcp), "PUT", {
-      token: ADMIN,
-      form: { file: withCustomSection(slow, "v2"), fields: { module: JSON.stringify({ description: "slow, version 2" }) } },
-    });
-    expect(res.status).toBe(200);
-    expect(res.body.module).toMatchObject({ description: "slow, version 2" });
-    const result = await running;
-    expect(result.isError).toBeFalsy();
-    expect(textOf(result)).toBe("600");
-    expect(textOf(await client.callTool({ name: "sleep_ms", arguments: { ms: 1 } }))).toBe("1");
+  it("a call running while its module is replaced finishes on the old version; the next call meets the new one", async () => {
+    const gate = await startGate();
+    try {
+      const definition = JSON.stringify({ name: "held", allowed_hosts: ["127.0.0.1"], timeout_ms: HELD_TIMEOUT_MS });
+      expect((await send(admin, "POST", { token: ADMIN, form: { file: fetchPlugin(), fields: { module: definition } } })).status).toBe(201);
+      const running = startCall(client, "fetch", { url: gate.url });
+      await running.running;
+      await expect.poll(() => gate.waiting()).toBe(1);
+      // Version 2 is another module altogether: its fetch multiplies.
+      const res = await send(new URL("/admin/modules/held", mcp), "PUT", {
+        token: ADMIN,
+        form: { file: mathModule("i32.mul", "fetch"), fields: { module: JSON.stringify({ description: "held, version 2" }) } },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.module).toMatchObject({ description: "held, version 2", tools: ["fetch"] });
+      expect(gate.waiting()).toBe(1);
+      gate.open("old version");
+      const result = await running.result;
+      expect(result.isError).toBeFalsy();
+      expect(textOf(result)).toBe("old version");
+      expect(textOf(await client.callTool({ name: "fetch", arguments: { a: 6, b: 7 } }))).toBe("42");
+    } finally {
+      await gate.close();
+    }
   });
 
   it("WASImancer's routes work: upload, update and remove a plugin; a client-supplied path or dir is ignored", async () => {
@@ -355,7 +341,7 @@ describe("admin API", () => {
     const restarted = await start(config);
     try {
       expect((await send(restarted.admin, "GET", { token: ADMIN })).body.modules).toEqual(before);
-      const other = await connectHttp(restarted.mcp);
+      const { client: other } = await connectHttp(restarted.mcp, TOKEN);
       expect(textOf(await other.callTool({ name: "greet", arguments: { name: "Bo" } }))).toMatch(/Bo/);
       await other.close();
     } finally {

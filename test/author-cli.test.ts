@@ -183,14 +183,6 @@ function run(command: string, args: string[], cwd: string): Promise<{ code: numb
   });
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe.concurrent("wasmforge new", () => {
   it("refuses a name that cannot be a package or file name, and a directory in use", async ({ expect }) => {
     const bad = await runCli(["new", "My Tools"], { cwd: tempDir() });
@@ -251,10 +243,11 @@ describe.concurrent("wasmforge new", () => {
       let log = "";
       watcher.stderr!.on("data", (c: Buffer) => (log += c.toString()));
       const builds = () => log.match(/built in \d+ ms/g)?.length ?? 0;
-      await waitFor("the first watch build", () => builds() >= 1);
+      // A build of the scaffold takes seconds, more on a loaded machine.
+      await expect.poll(builds, { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
       const source = join(dir, "assembly", "index.ts");
       writeFileSync(source, readFileSync(source, "utf8").replace('"Hello, "', '"Howdy, "'));
-      await waitFor("a rebuild after the edit", () => builds() >= 2);
+      await expect.poll(builds, { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
       expect(await runCli(["call", "greet", '{"name":"Ada"}'], { cwd: dir })).toMatchObject({ code: 0, stdout: "Howdy, Ada!\n" });
     } finally {
       // npm runs the watcher as its child: end the whole group this test started.

@@ -6,9 +6,8 @@ import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttp, ty
 import { StdioClientTransport as ModernStdio } from "@modelcontextprotocol/client/stdio";
 import { Client as LegacyClient } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport as LegacyStdio } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport as LegacyHttp } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { CLI } from "./helpers.js";
-import { openSocket, SocketClientTransport } from "./network.js";
+import { connectHttp, openSocket, SocketClientTransport } from "./network.js";
 
 export const MODERN = "2026-07-28";
 export type Era = "2026" | "2025";
@@ -22,10 +21,13 @@ export function legacyClient(capabilities: Record<string, unknown> = {}): Legacy
   return new LegacyClient({ name: "wasmforge-tests", version: "1.0.0" }, { capabilities });
 }
 
-/** A connected client of the given era; `socket` is set for TCP, so a test can cut the connection. */
+/**
+ * A connected client of the given era; `socket` is set for TCP, so a test can cut the connection;
+ * `listening` for a 2025 client over HTTP, which hears notifications only once its GET stream is open.
+ */
 export async function connectEra(era: "2026", where: Where, capabilities?: ClientCapabilities): Promise<{ client: ModernClient; socket?: Socket }>;
-export async function connectEra(era: "2025", where: Where, capabilities?: Record<string, unknown>): Promise<{ client: LegacyClient; socket?: Socket }>;
-export async function connectEra(era: Era, where: Where, capabilities: Record<string, unknown> = {}): Promise<{ client: ModernClient | LegacyClient; socket?: Socket }> {
+export async function connectEra(era: "2025", where: Where, capabilities?: Record<string, unknown>): Promise<{ client: LegacyClient; socket?: Socket; listening?: Promise<void> }>;
+export async function connectEra(era: Era, where: Where, capabilities: Record<string, unknown> = {}): Promise<{ client: ModernClient | LegacyClient; socket?: Socket; listening?: Promise<void> }> {
   if ("tcp" in where) {
     const socket = await openSocket(where.tcp);
     const client = era === "2026" ? modernClient(capabilities) : legacyClient(capabilities);
@@ -39,9 +41,8 @@ export async function connectEra(era: Era, where: Where, capabilities: Record<st
       await client.connect(new ModernHttp(where.http, { requestInit }));
       return { client };
     }
-    const client = legacyClient(capabilities);
-    await client.connect(new LegacyHttp(where.http, { requestInit }));
-    return { client };
+    const { client, listening } = await connectHttp(where.http, where.token, legacyClient(capabilities));
+    return { client, listening };
   }
   const params = { command: process.execPath, args: [CLI, ...where.stdio], stderr: "pipe" as const };
   if (era === "2026") {

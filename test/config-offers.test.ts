@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PromptListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { connect, moduleEntry, ROOT, tempDir, writeConfig, type Connected } from "./helpers.js";
+import { connect, moduleEntry, ROOT, tempDir, withServer, writeConfig, type Connected } from "./helpers.js";
 
 const OFFERS = `
 [[resources]]
@@ -108,8 +108,7 @@ describe("a config without resources or prompts", () => {
   it("declares prompts and resources anyway, so a reload that adds the first prompt reaches a connected client", async () => {
     const dir = tempDir();
     const file = writeConfig(moduleEntry("example", "example.wasm"), dir);
-    const server = await connect(["serve", "--config", file]);
-    try {
+    await withServer(["serve", "--config", file], async (server) => {
       const caps = server.client.getServerCapabilities();
       expect(caps).toMatchObject({ tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } });
       expect((await server.client.listPrompts()).prompts).toEqual([]);
@@ -117,19 +116,14 @@ describe("a config without resources or prompts", () => {
       writeFileSync(file, `${moduleEntry("example", "example.wasm")}\n[[prompts]]\nname = "first"\nmessages = [{ role = "user", text = "hi" }]\n`);
       await changed;
       expect((await server.client.listPrompts()).prompts.map((p) => p.name)).toEqual(["first"]);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it("the example config in config/ loads", async () => {
-    const server = await connect(["serve", "--config", join(ROOT, "config", "wasmforge.example.toml"), "--no-watch"]);
-    try {
+    await withServer(["serve", "--config", join(ROOT, "config", "wasmforge.example.toml"), "--no-watch"], async (server) => {
       const { tools } = await server.client.listTools();
       expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(["add", "greeting", "count_vowels"]));
       expect(server.stderr()).not.toMatch(/error/);
-    } finally {
-      await server.close();
-    }
+    });
   });
 });

@@ -7,7 +7,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const CLI = join(ROOT, "dist", "cli.js");
@@ -35,8 +35,13 @@ export interface Connected {
   close: () => Promise<void>;
 }
 
+export interface ConnectOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
 /** Spawns `wasmforge serve` (or other args) and connects an SDK Client over stdio. */
-export async function connect(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Connected> {
+export async function connect(args: string[], options: ConnectOptions = {}): Promise<Connected> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI, ...args],
@@ -49,6 +54,57 @@ export async function connect(args: string[], options: { env?: Record<string, st
   const client = new Client({ name: "wasmforge-tests", version: "1.0.0" });
   await client.connect(transport);
   return { client, stderr: () => stderr, close: () => client.close() };
+}
+
+/** Runs `body` against a server connected over stdio, and closes the server however `body` ends. */
+export async function withServer<T>(args: string[], body: (server: Connected) => Promise<T>, options: ConnectOptions = {}): Promise<T> {
+  const server = await connect(args, options);
+  try {
+    return await body(server);
+  } finally {
+    await server.close();
+  }
+}
+
+export interface StartedCall {
+  /** The server received the call: its first progress notification (0) arrived. */
+  received: Promise<void>;
+  /** The call runs in a worker: its "running" progress notification arrived. Rejects if it ended without one. */
+  running: Promise<void>;
+  result: Promise<CallToolResult>;
+}
+
+/**
+ * Calls a tool with a progress token, so that a test can wait for the server's own word that the
+ * call got there and that it is running (src/server/mcp-server.ts) instead of sleeping. For calls
+ * that cannot end before the test lets them (held at a gate, an endless loop): the v1 client drops
+ * progress that reaches it in the same read as the answer.
+ */
+export function startCall(client: Client, name: string, args: Record<string, unknown> = {}, options: { signal?: AbortSignal } = {}): StartedCall {
+  const received = deferred();
+  const running = deferred();
+  const result = client.callTool({ name, arguments: args }, CallToolResultSchema, {
+    signal: options.signal,
+    onprogress: (p) => {
+      received.resolve();
+      if (p.message === "running") running.resolve();
+    },
+  }) as Promise<CallToolResult>;
+  const ended = (how: string) => () => {
+    received.reject(new Error(`call ${name} ${how} before the server said it received it`));
+    running.reject(new Error(`call ${name} ${how} before the server said it was running`));
+  };
+  result.then(ended("was answered"), ended("failed"));
+  return { received: received.promise, running: running.promise, result };
+}
+
+/** A promise settled from outside; a rejection nobody waits for is not reported. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 export interface RunResult {
@@ -71,8 +127,8 @@ export function runCli(args: string[], options: { input?: string; env?: Record<s
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`wasmforge ${args.join(" ")} did not exit within ${options.timeoutMs ?? 20000} ms\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? 20000);
+      reject(new Error(`wasmforge ${args.join(" ")} did not exit within ${options.timeoutMs ?? 45_000} ms\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? 45_000);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);

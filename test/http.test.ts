@@ -3,11 +3,11 @@
 import { request } from "node:http";
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { moduleEntry, runCli, textOf, writeConfig } from "./helpers.js";
-import { connectTcp, serveNetwork, tcpPort, type Served } from "./network.js";
+import { heldModule, startGate } from "./gate.js";
+import { moduleEntry, runCli, startCall, tempDir, textOf, writeConfig } from "./helpers.js";
+import { connectHttp, connectTcp, serveNetwork, stopDuringCall, tcpPort, type Served } from "./network.js";
 
 const TOKEN = "test-token-4f1c";
 const HTTP_LINE = /http:\/\/127\.0\.0\.1:\d+\/mcp/;
@@ -16,15 +16,6 @@ function mcpUrl(stderr: string): URL {
   const match = HTTP_LINE.exec(stderr);
   if (!match) throw new Error(`no http:// line in stderr:\n${stderr}`);
   return new URL(match[0]);
-}
-
-async function connectHttp(url: URL, token?: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const transport = new StreamableHTTPClientTransport(url, {
-    requestInit: token ? { headers: { authorization: `Bearer ${token}` } } : {},
-  });
-  const client = new Client({ name: "wasmforge-http-test", version: "1.0.0" });
-  await client.connect(transport);
-  return { client, transport };
 }
 
 interface RawResponse {
@@ -183,6 +174,25 @@ describe("serve --http", () => {
     await raw(url, { method: "DELETE", headers: postHeaders(session) });
   });
 
+  it("a 2025 session's notification stream is answered at once, not only with its first keep-alive", async () => {
+    const opened = await raw(url, { headers: postHeaders(), body: initialize });
+    const session = String(opened.headers["mcp-session-id"]);
+    const first = await new Promise<{ status: number; type?: string; chunk: string }>((resolve, reject) => {
+      const headers = { accept: "text/event-stream", authorization: `Bearer ${TOKEN}`, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+      const req = request(url, { method: "GET", headers }, (res) => {
+        res.once("data", (chunk: Buffer) => {
+          resolve({ status: res.statusCode ?? 0, type: res.headers["content-type"], chunk: chunk.toString() });
+          req.destroy();
+        });
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(first).toMatchObject({ status: 200, type: "text/event-stream" });
+    // The SDK sends nothing on the stream until a keep-alive 15 s later; the client must not have to wait for that.
+    expect(first.chunk).not.toMatch(/keepalive/);
+  });
+
   it("only /mcp is served", async () => {
     const other = await raw(new URL("/other", url), { headers: postHeaders(), body: initialize });
     expect(other.status).toBe(404);
@@ -200,39 +210,40 @@ describe("serve --http, one process at a time", () => {
     expect(notAllowed.stderr).toMatch(/--allow-remote/);
   });
 
-  it("list_changed and log messages from a reload reach every session of every transport; SIGTERM exits 0", async () => {
-    const config = writeConfig(moduleEntry("example", "example.wasm") + moduleEntry("slow", "faults/slow.wasm"));
+  it("list_changed and log messages from a reload reach every session of every transport; SIGTERM finishes the call in flight and exits 0", async () => {
+    const gate = await startGate();
+    const dir = tempDir();
+    const base = moduleEntry("example", "example.wasm") + heldModule(dir);
+    const config = writeConfig(base, dir);
     const server = await serveNetwork(["-c", config, "--tcp", "0", "--http", "0"], [HTTP_LINE, /tcp:\/\//], { WASMFORGE_TOKEN: "" });
-    const url = mcpUrl(server.stderr());
-    const clients = [
-      (await connectHttp(url)).client,
-      (await connectHttp(url)).client,
-      (await connectTcp(tcpPort(server.stderr()))).client,
-    ];
-    const changed = clients.map(
-      (c) => new Promise<void>((resolve) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve())),
-    );
-    const logged = clients.map(
-      (c) =>
-        new Promise<string>((resolve) =>
-          c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
-            if (String(n.params.data).includes("reloaded")) resolve(String(n.params.data));
-          }),
-        ),
-    );
-    await Promise.all(clients.map((c) => c.setLoggingLevel("info")));
-    // The HTTP clients open their notification (GET) streams just after connecting.
-    await new Promise((r) => setTimeout(r, 300));
+    try {
+      const url = mcpUrl(server.stderr());
+      const http = [await connectHttp(url), await connectHttp(url)];
+      const clients: Client[] = [...http.map((h) => h.client), (await connectTcp(tcpPort(server.stderr()))).client];
+      const changed = clients.map(
+        (c) => new Promise<void>((resolve) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve())),
+      );
+      const logged = clients.map(
+        (c) =>
+          new Promise<string>((resolve) =>
+            c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+              if (String(n.params.data).includes("reloaded")) resolve(String(n.params.data));
+            }),
+          ),
+      );
+      await Promise.all(clients.map((c) => c.setLoggingLevel("info")));
+      await Promise.all(http.map((h) => h.listening));
 
-    writeFileSync(config, moduleEntry("example", "example.wasm") + moduleEntry("slow", "faults/slow.wasm") + moduleEntry("text", "text.wasm"));
-    await Promise.all(changed);
-    expect(await Promise.all(logged)).toEqual(clients.map(() => expect.stringMatching(/tool list changed/)));
-    for (const c of clients) expect((await c.listTools()).tools.map((t) => t.name)).toContain("count_words");
+      writeFileSync(config, base + moduleEntry("text", "text.wasm"));
+      await Promise.all(changed);
+      expect(await Promise.all(logged)).toEqual(clients.map(() => expect.stringMatching(/tool list changed/)));
+      for (const c of clients) expect((await c.listTools()).tools.map((t) => t.name)).toContain("count_words");
 
-    const call = clients[0]!.callTool({ name: "sleep_ms", arguments: { ms: 400 } });
-    await new Promise((r) => setTimeout(r, 100));
-    server.child.kill("SIGTERM");
-    expect(textOf(await call)).toBe("400");
-    expect(await server.exited).toBe(0);
+      expect(await stopDuringCall(server, startCall(clients[0]!, "fetch", { url: gate.url }), gate)).toBe("finished");
+      expect(await server.exited).toBe(0);
+    } finally {
+      await server.stop();
+      await gate.close();
+    }
   });
 });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parse as parseToml } from "smol-toml";
 import { describe, expect, it } from "vitest";
-import { connect, MODULES, runCli, tempDir, textOf } from "./helpers.js";
+import { MODULES, runCli, tempDir, textOf, withServer } from "./helpers.js";
 
 const servlet = pathToFileURL(join(MODULES, "servlet-plugin.wasm")).href;
 const example = pathToFileURL(join(MODULES, "example.wasm")).href;
@@ -104,15 +104,12 @@ describe("wasmforge import: hyper-mcp", () => {
     const { dir, code, stdout, stderr } = await importFile("config.yaml", config);
     expect(code, stderr).toBe(0);
     writeFileSync(join(dir, "wasmforge.toml"), stdout);
-    const c = await connect(["serve", "--config", join(dir, "wasmforge.toml"), "--no-watch"]);
-    try {
+    await withServer(["serve", "--config", join(dir, "wasmforge.toml"), "--no-watch"], async (c) => {
       const names = (await c.client.listTools()).tools.map((t) => t.name).sort();
       expect(names).toEqual(["math-add", "math-process_response", "math-validate_url", "time-reverse"]);
       expect(textOf(await c.client.callTool({ name: "time-reverse", arguments: { text: "stressed" } }))).toBe("desserts");
       expect(textOf(await c.client.callTool({ name: "math-add", arguments: { a: 1, b: 2 } }))).toBe("3");
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it("converts the older list form (JSON): no prefix unless tool_name_prefix, skip_tools as exact names, allowed_host", async () => {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCli, tempDir } from "./helpers.js";
-import { watBytes } from "./wat.js";
+import { wat } from "./wat.js";
 
 /** display() -> the value of config WASM_MESSAGE; it also imports http_request and names a URL. */
 const DISPLAY = `(module
@@ -47,7 +47,7 @@ describe("wasmforge import, what a WASImancer plugin needs", () => {
     dir = tempDir("wasmforge-import-needs-");
     const { mkdirSync } = await import("node:fs");
     mkdirSync(join(dir, "plugins", "display"), { recursive: true });
-    writeFileSync(join(dir, "plugins", "display", "plugin.wasm"), await watBytes(DISPLAY));
+    writeFileSync(join(dir, "plugins", "display", "plugin.wasm"), wat(DISPLAY));
     writeFileSync(join(dir, "plugins", "plugins.yml"), PLUGINS);
   });
 

@@ -7,7 +7,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { CLI, moduleEntry, runCli, textOf, writeConfig } from "./helpers.js";
-import { watFile } from "./wat.js";
+import { POST_MVP, watFile } from "./wat.js";
 
 /** A table a call can rewrite and grow; nothing else changes between calls. */
 const TABLES = `(module
@@ -77,10 +77,10 @@ describe("limits and state, through serve", () => {
 
   beforeAll(async () => {
     const config = writeConfig(
-      moduleEntry("tables", await watFile(TABLES)) +
-        moduleEntry("segments", await watFile(SEGMENTS)) +
-        moduleEntry("greedy", await watFile(GREEDY), "max_memory_mb = 16\n") +
-        moduleEntry("recursion", await watFile(RECURSION)) +
+      moduleEntry("tables", watFile(TABLES, { features: POST_MVP })) +
+        moduleEntry("segments", watFile(SEGMENTS, { features: POST_MVP })) +
+        moduleEntry("greedy", watFile(GREEDY, { features: POST_MVP }), "max_memory_mb = 16\n") +
+        moduleEntry("recursion", watFile(RECURSION, { features: POST_MVP })) +
         moduleEntry("example", "example.wasm") +
         "[server]\nmax_output_mb = 1\n",
     );

@@ -34,7 +34,7 @@ describe("metered calls", () => {
   beforeAll(async () => {
     const config = writeConfig(
       "[server]\npool_size = 2\n" +
-        moduleEntry("busy", await watFile(BUSY)) +
+        moduleEntry("busy", watFile(BUSY, { features: POST_MVP })) +
         moduleEntry("loop", "faults/loop.wasm", "timeout_ms = 1500\n") +
         moduleEntry("example", "example.wasm"),
     );

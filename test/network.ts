@@ -3,11 +3,15 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect as netConnect, type Socket } from "node:net";
+import type { Readable } from "node:stream";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { CLI, ROOT } from "./helpers.js";
+import { expect } from "vitest";
+import type { Gate } from "./gate.js";
+import { CLI, ROOT, textOf, type StartedCall } from "./helpers.js";
 
 export interface Served {
   child: ChildProcess;
@@ -27,7 +31,7 @@ export async function serveNetwork(args: string[], wait: RegExp[], env: Record<s
   let stderr = "";
   const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`wasmforge serve ${args.join(" ")} did not start listening\nstderr: ${stderr}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`wasmforge serve ${args.join(" ")} did not start listening\nstderr: ${stderr}`)), 20_000);
     child.stderr!.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
       if (wait.every((re) => re.test(stderr))) {
@@ -49,6 +53,20 @@ export async function serveNetwork(args: string[], wait: RegExp[], env: Record<s
       return exited;
     },
   };
+}
+
+/**
+ * Sends SIGTERM while `call` waits at `gate`, and checks the server waits for it: it says it is
+ * finishing in-flight calls and stays up until the gate lets the call finish. Returns the call's text.
+ */
+export async function stopDuringCall(server: Served, call: StartedCall, gate: Gate): Promise<string> {
+  await call.running;
+  await expect.poll(() => gate.waiting()).toBe(1);
+  server.child.kill("SIGTERM");
+  await expect.poll(() => server.stderr()).toMatch(/SIGTERM: finishing in-flight calls, then exiting/);
+  expect(server.child.exitCode).toBeNull();
+  gate.open("finished");
+  return textOf(await call.result);
 }
 
 /** The port in the `tcp://127.0.0.1:PORT` line. */
@@ -103,8 +121,34 @@ export async function connectTcp(port: number): Promise<{ client: Client; socket
   return { client, socket };
 }
 
-/** Collects newline-delimited JSON from a raw socket; `next()` waits for the next message. */
-export function lineReader(socket: Socket): { next: (timeoutMs?: number) => Promise<Record<string, unknown>>; closed: Promise<void> } {
+export interface HttpConnection {
+  client: Client;
+  transport: StreamableHTTPClientTransport;
+  /**
+   * Resolves once the server has accepted the client's notification (GET) stream, which the client
+   * opens just after connecting: only then can it hear list_changed and log messages.
+   */
+  listening: Promise<void>;
+}
+
+/** An SDK Client (`client`, or a plain one) over Streamable HTTP (2025 sessions), with the bearer token when given. */
+export async function connectHttp(url: URL, token?: string, client = new Client({ name: "wasmforge-http-test", version: "1.0.0" })): Promise<HttpConnection> {
+  let opened!: () => void;
+  const listening = new Promise<void>((resolve) => (opened = resolve));
+  const transport = new StreamableHTTPClientTransport(url, {
+    requestInit: token ? { headers: { authorization: `Bearer ${token}` } } : {},
+    fetch: async (input, init) => {
+      const response = await fetch(input, init);
+      if (init?.method === "GET" && response.ok) opened();
+      return response;
+    },
+  });
+  await client.connect(transport);
+  return { client, transport, listening };
+}
+
+/** Collects newline-delimited JSON from a raw socket (or any stream); `next()` waits for the next message. */
+export function lineReader(socket: Readable): { next: (timeoutMs?: number) => Promise<Record<string, unknown>>; closed: Promise<void> } {
   const queue: Record<string, unknown>[] = [];
   const waiters: ((m: Record<string, unknown>) => void)[] = [];
   let partial = "";
@@ -124,7 +168,7 @@ export function lineReader(socket: Socket): { next: (timeoutMs?: number) => Prom
   const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
   return {
     closed,
-    next: (timeoutMs = 5000) =>
+    next: (timeoutMs = 15_000) =>
       new Promise((resolve, reject) => {
         const queued = queue.shift();
         if (queued) return resolve(queued);

@@ -1,33 +1,15 @@
 // Hot reload: module and config changes reach connected clients without a restart.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { copyFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import wabtInit from "wabt";
-import { connect, MODULES, tempDir, textOf, writeConfig, type Connected } from "./helpers.js";
-
-const wabt = await wabtInit();
-
-/** A module whose add(a, b) (or another export name) applies `op` (i32.add, i32.mul, ...). */
-function addModule(op: string, name = "add"): Uint8Array {
-  const wat = `(module (func (export "${name}") (param $a i32) (param $b i32) (result i32) local.get $a local.get $b ${op}))`;
-  const parsed = wabt.parseWat("add.wat", wat);
-  parsed.resolveNames();
-  return parsed.toBinary({ write_debug_names: true }).buffer;
-}
+import { heldModule, startGate } from "./gate.js";
+import { connect, MODULES, startCall, tempDir, textOf, withServer, writeConfig, type Connected } from "./helpers.js";
+import { mathModule } from "./wat.js";
 
 function untilListChanged(server: Connected): Promise<void> {
   return new Promise((resolve) => server.client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
-}
-
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const add = async (server: Connected) => textOf(await server.client.callTool({ name: "add", arguments: { a: 6, b: 7 } }));
@@ -42,7 +24,7 @@ describe("hot reload", () => {
   async function start(): Promise<{ dir: string; config: string; module: string }> {
     const dir = tempDir();
     const module = join(dir, "math.wasm");
-    writeFileSync(module, addModule("i32.add"));
+    writeFileSync(module, mathModule("i32.add"));
     const config = writeConfig(`[[modules]]\nname = "math"\npath = "math.wasm"\n`, dir);
     server = await connect(["serve", "--config", config]);
     expect(await add(server)).toBe("13");
@@ -52,7 +34,7 @@ describe("hot reload", () => {
   it("a module rewritten in place: list_changed, then the new behaviour", async () => {
     const { module } = await start();
     const changed = untilListChanged(server!);
-    writeFileSync(module, addModule("i32.mul"));
+    writeFileSync(module, mathModule("i32.mul"));
     await changed;
     expect(await add(server!)).toBe("42");
   });
@@ -60,7 +42,7 @@ describe("hot reload", () => {
   it("a module written to a temp file and renamed over the old one", async () => {
     const { dir, module } = await start();
     const changed = untilListChanged(server!);
-    writeFileSync(join(dir, "math.wasm.tmp"), addModule("i32.sub"));
+    writeFileSync(join(dir, "math.wasm.tmp"), mathModule("i32.sub"));
     renameSync(join(dir, "math.wasm.tmp"), module);
     await changed;
     expect(await add(server!)).toBe("-1");
@@ -69,12 +51,10 @@ describe("hot reload", () => {
   it("a corrupt module keeps the old version serving; fixing it reloads", async () => {
     const { module } = await start();
     writeFileSync(module, "\0asm\x01\0\0\0garbage");
-    await eventually(async () => /keeps serving its last good version/.test(server!.stderr()), "the reload error").catch((err: Error) => {
-      throw new Error(`${err.message}\n${server!.stderr()}`);
-    });
+    await expect.poll(() => server!.stderr()).toMatch(/keeps serving its last good version/);
     expect(await add(server!)).toBe("13");
     const changed = untilListChanged(server!);
-    writeFileSync(module, addModule("i32.mul"));
+    writeFileSync(module, mathModule("i32.mul"));
     await changed;
     expect(await add(server!)).toBe("42");
   });
@@ -82,8 +62,8 @@ describe("hot reload", () => {
   it("a module deleted and re-created at once is not a removed module", async () => {
     const { module } = await start();
     rmSync(module);
-    writeFileSync(module, addModule("i32.mul"));
-    await eventually(async () => (await add(server!)) === "42", "the new version");
+    writeFileSync(module, mathModule("i32.mul"));
+    await expect.poll(() => add(server!)).toBe("42");
     const { tools } = await server!.client.listTools();
     expect(tools.map((t) => t.name)).toEqual(["add"]);
   });
@@ -107,10 +87,10 @@ describe("hot reload", () => {
   it("a broken config keeps the last good one serving; fixing it reloads", async () => {
     const { config } = await start();
     writeFileSync(config, `[[modules]\nname = "math"\n`);
-    await eventually(async () => /reload failed, still serving the last good config: .*TOML syntax error/.test(server!.stderr()), "the reload error");
+    await expect.poll(() => server!.stderr()).toMatch(/reload failed, still serving the last good config: .*TOML syntax error/);
     expect(await add(server!)).toBe("13");
     writeFileSync(config, `[[modules]]\nname = "math"\npath = "math.wasm"\nbogus = 1\n`);
-    await eventually(async () => /unknown key "bogus"/.test(server!.stderr()), "the validation error");
+    await expect.poll(() => server!.stderr()).toMatch(/unknown key "bogus"/);
     expect(await add(server!)).toBe("13");
     const changed = untilListChanged(server!);
     writeFileSync(config, `[[modules]]\nname = "math"\npath = "math.wasm"\n[[modules.tools]]\nfunction_name = "add"\nname = "plus"\n`);
@@ -118,33 +98,47 @@ describe("hot reload", () => {
     expect(textOf(await server!.client.callTool({ name: "plus", arguments: { a: 1, b: 2 } }))).toBe("3");
   });
 
-  it("calls in flight during a reload all finish", async () => {
-    const dir = tempDir();
-    copyFileSync(join(MODULES, "faults", "slow.wasm"), join(dir, "slow.wasm"));
-    writeFileSync(join(dir, "math.wasm"), addModule("i32.add"));
-    const config = writeConfig(`[[modules]]\nname = "slow"\npath = "slow.wasm"\n[[modules]]\nname = "math"\npath = "math.wasm"\n`, dir);
-    server = await connect(["serve", "--config", config]);
-    const calls = Array.from({ length: 6 }, () => server!.client.callTool({ name: "sleep_ms", arguments: { ms: 400 } }));
-    const changed = untilListChanged(server!);
-    await new Promise((r) => setTimeout(r, 50));
-    writeFileSync(join(dir, "slow.wasm"), addModule("i32.add", "plus")); // sleep_ms disappears
-    writeFileSync(join(dir, "math.wasm"), addModule("i32.mul"));
-    await changed;
-    const results = await Promise.all(calls).catch((err: Error) => {
-      throw new Error(`${err.message}\n${server!.stderr()}`);
-    });
-    expect(results.map((r) => (r.isError ? textOf(r) : textOf(r)))).toEqual(Array(6).fill("400"));
-    expect(await add(server!)).toBe("42");
+  it("calls in flight during a reload, running or still queued, finish on the version they started on", async () => {
+    const gate = await startGate();
+    try {
+      const dir = tempDir();
+      // pool_size = 4: one module may use three workers, so of four calls three run and one waits.
+      const config = writeConfig(`[server]\npool_size = 4\n${heldModule(dir)}`, dir);
+      server = await connect(["serve", "--config", config]);
+      const calls = Array.from({ length: 4 }, () => startCall(server!.client, "fetch", { url: gate.url }));
+      await Promise.all(calls.map((c) => c.received));
+      await expect.poll(() => gate.waiting()).toBe(3);
+      const changed = untilListChanged(server);
+      writeFileSync(join(dir, "fetch.wasm"), mathModule("i32.add", "plus")); // fetch disappears
+      await changed;
+      expect((await server.client.listTools()).tools.map((t) => t.name)).toEqual(["plus"]);
+      expect(gate.arrived()).toBe(3);
+      gate.open("old version");
+      const results = await Promise.all(calls.map((c) => c.result));
+      expect(results.map((r) => [r.isError ?? false, textOf(r)])).toEqual(Array(4).fill([false, "old version"]));
+      expect(gate.arrived()).toBe(4);
+      expect(textOf(await server.client.callTool({ name: "plus", arguments: { a: 6, b: 7 } }))).toBe("13");
+    } finally {
+      await gate.close();
+    }
   });
 
-  it("--no-watch leaves the served version alone", async () => {
+  it("--no-watch leaves the served version alone while a watching server reloads", async () => {
     const dir = tempDir();
     const module = join(dir, "math.wasm");
-    writeFileSync(module, addModule("i32.add"));
+    writeFileSync(module, mathModule("i32.add"));
     const config = writeConfig(`[[modules]]\nname = "math"\npath = "math.wasm"\n`, dir);
-    server = await connect(["serve", "--config", config, "--no-watch"]);
-    writeFileSync(module, addModule("i32.mul"));
-    await new Promise((r) => setTimeout(r, 400));
-    expect(await add(server)).toBe("13");
+    await withServer(["serve", "--config", config, "--no-watch"], async (unwatched) => {
+      let heard = false;
+      unwatched.client.setNotificationHandler(ToolListChangedNotificationSchema, () => void (heard = true));
+      server = await connect(["serve", "--config", config]);
+      const changed = untilListChanged(server);
+      writeFileSync(module, mathModule("i32.mul"));
+      // By the time the watching server has reloaded, the change has long reached every process.
+      await changed;
+      expect(await add(server)).toBe("42");
+      expect(await add(unwatched)).toBe("13");
+      expect(heard).toBe(false);
+    });
   });
 });

@@ -7,8 +7,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSy
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, MODULES, moduleEntry, runCli, tempDir, textOf, writeConfig } from "./helpers.js";
+import { afterAll, beforeAll, describe, it } from "vitest";
+import { MODULES, moduleEntry, runCli, tempDir, textOf, withServer, writeConfig } from "./helpers.js";
 
 const EXAMPLE = readFileSync(join(MODULES, "example.wasm"));
 const EXAMPLE_SHA = sha256(EXAMPLE);
@@ -128,14 +128,6 @@ const cachedFiles = (cache: string) => {
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".wasm")) : [];
 };
 
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** `serve` may start before a download finishes (it joins later): wait until the tool is listed. */
 async function served(client: { listTools(): Promise<{ tools: { name: string }[] }> }, tool: string): Promise<void> {
   await expect.poll(async () => (await client.listTools()).tools.map((t) => t.name), { timeout: 15_000 }).toContain(tool);
@@ -143,32 +135,26 @@ async function served(client: { listTools(): Promise<{ tools: { name: string }[]
 
 // Independent cases (own cache, own URL paths): run them side by side.
 describe.concurrent("remote modules", () => {
-  it("a pinned module is downloaded and served, and a second start with the server stopped serves it offline", async () => {
+  it("a pinned module is downloaded and served, and a second start with the server stopped serves it offline", async ({ expect }) => {
     const own = await startServer({ "/example.wasm": send(EXAMPLE) });
     const { file, cache } = remoteConfig(`[[modules]]\nname = "remote"\n[modules.source]\ntype = "http"\nurl = "${own.url}/example.wasm"\nsha256 = "${EXAMPLE_SHA}"\n`);
 
-    const first = await connect(["serve", "--config", file]);
-    try {
+    await withServer(["serve", "--config", file], async (first) => {
       await served(first.client, "add");
       expect(textOf(await first.client.callTool({ name: "add", arguments: { a: 2, b: 3 } }))).toBe("5");
-    } finally {
-      await first.close();
-    }
+    });
     expect(own.hits("/example.wasm")).toBe(1);
     expect(cachedFiles(cache)).toEqual([`${EXAMPLE_SHA}.wasm`]);
 
     await own.close();
-    const second = await connect(["serve", "--config", file]);
-    try {
+    await withServer(["serve", "--config", file], async (second) => {
       await served(second.client, "add");
       expect(textOf(await second.client.callTool({ name: "add", arguments: { a: 40, b: 2 } }))).toBe("42");
       expect(second.stderr()).not.toContain("downloading");
-    } finally {
-      await second.close();
-    }
+    });
   });
 
-  it("a wrong pin is refused with expected and actual hash and the URL, and nothing is cached", async () => {
+  it("a wrong pin is refused with expected and actual hash and the URL, and nothing is cached", async ({ expect }) => {
     const wrong = "0".repeat(64);
     const url = `${server.url}/example.wasm`;
     const { file, cache } = remoteConfig(remoteEntry("pinned-wrong", url, wrong));
@@ -179,7 +165,7 @@ describe.concurrent("remote modules", () => {
     expect(cachedFiles(cache)).toEqual([]);
   });
 
-  it("a truncated body is retried, then reported, and nothing is cached", async () => {
+  it("a truncated body is retried, then reported, and nothing is cached", async ({ expect }) => {
     const before = server.hits("/truncated.wasm");
     const { file, cache } = remoteConfig(remoteEntry("cut", `${server.url}/truncated.wasm`, EXAMPLE_SHA));
     const run = await runCli(["fetch", "--config", file]);
@@ -191,43 +177,37 @@ describe.concurrent("remote modules", () => {
     expect(readdirSync(join(cache, ".wasmforge-tmp"))).toEqual([]);
   });
 
-  it("a 404 fails only its module: the other modules still serve", async () => {
+  it("a 404 fails only its module: the other modules still serve", async ({ expect }) => {
     const url = `${server.url}/missing.wasm`;
     const { file } = remoteConfig(remoteEntry("gone", url, EXAMPLE_SHA) + moduleEntry("text", "text.wasm"));
-    const c = await connect(["serve", "--config", file]);
-    try {
+    await withServer(["serve", "--config", file], async (c) => {
       const names = (await c.client.listTools()).tools.map((t) => t.name);
       expect(names).toContain("count_words");
       expect(names).not.toContain("add");
-      await waitFor(() => c.stderr().includes(`module "gone" (${url})`), "the module's error on stderr");
-      expect(c.stderr()).toContain(`${url} answered 404 Not Found; check the URL`);
-    } finally {
-      await c.close();
-    }
+      await expect.poll(() => c.stderr()).toContain(`module "gone" (${url})`);
+      await expect.poll(() => c.stderr()).toContain(`${url} answered 404 Not Found; check the URL`);
+    });
     expect(server.hits("/missing.wasm")).toBe(1); // a 404 is not retried
   });
 
-  it("a 500 is retried and the second attempt's module is served", async () => {
+  it("a 500 is retried and the second attempt's module is served", async ({ expect }) => {
     const { file } = remoteConfig(remoteEntry("flaky", `${server.url}/flaky/once.wasm`, EXAMPLE_SHA));
-    const c = await connect(["serve", "--config", file]);
-    try {
+    await withServer(["serve", "--config", file], async (c) => {
       await served(c.client, "add");
       expect(textOf(await c.client.callTool({ name: "add", arguments: { a: 1, b: 1 } }))).toBe("2");
-      expect(c.stderr()).toContain("answered 500 Internal Server Error; retrying");
-    } finally {
-      await c.close();
-    }
+      await expect.poll(() => c.stderr()).toContain("answered 500 Internal Server Error; retrying");
+    });
     expect(server.hits("/flaky/once.wasm")).toBe(2);
   });
 
-  it("a server that never answers times out (download_timeout_ms)", async () => {
+  it("a server that never answers times out (download_timeout_ms)", async ({ expect }) => {
     const { file } = remoteConfig(remoteEntry("stuck", `${server.url}/hang.wasm`, EXAMPLE_SHA), "download_timeout_ms = 300");
-    const run = await runCli(["fetch", "--config", file], { timeoutMs: 10_000 });
+    const run = await runCli(["fetch", "--config", file]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/module "stuck" .*hang\.wasm: (download did not finish within 300 ms|the server stopped answering); .*download_timeout_ms/);
   });
 
-  it("a module over max_download_mb is refused, with or without Content-Length", async () => {
+  it("a module over max_download_mb is refused, with or without Content-Length", async ({ expect }) => {
     const { file, cache } = remoteConfig(
       remoteEntry("big", `${server.url}/big.wasm`, sha256(BIG)) + remoteEntry("big-chunked", `${server.url}/big-chunked.wasm`, sha256(BIG)),
       "max_download_mb = 1",
@@ -240,25 +220,22 @@ describe.concurrent("remote modules", () => {
     expect(cachedFiles(cache)).toEqual([]);
   });
 
-  it("a corrupted cache entry is discarded, downloaded again and served", async () => {
+  it("a corrupted cache entry is discarded, downloaded again and served", async ({ expect }) => {
     const { file, cache } = remoteConfig(remoteEntry("remote", `${server.url}/redirect/corrupt.wasm`, EXAMPLE_SHA));
     expect((await runCli(["fetch", "--config", file])).code).toBe(0);
     const entry = join(cache, "modules", `${EXAMPLE_SHA}.wasm`);
     writeFileSync(entry, Buffer.from("\0asm tampered"));
 
-    const c = await connect(["serve", "--config", file]);
-    try {
+    await withServer(["serve", "--config", file], async (c) => {
       await served(c.client, "add");
       expect(textOf(await c.client.callTool({ name: "add", arguments: { a: 3, b: 4 } }))).toBe("7");
-      expect(c.stderr()).toContain(`cache entry ${entry} is corrupted`);
-    } finally {
-      await c.close();
-    }
+      await expect.poll(() => c.stderr()).toContain(`cache entry ${entry} is corrupted`);
+    });
     expect(server.hits("/redirect/corrupt.wasm")).toBe(2);
     expect(sha256(readFileSync(entry))).toBe(EXAMPLE_SHA);
   });
 
-  it("an unpinned URL is refused with the hash and the line to add; allow_unpinned accepts it", async () => {
+  it("an unpinned URL is refused with the hash and the line to add; allow_unpinned accepts it", async ({ expect }) => {
     const url = `${server.url}/example.wasm`;
     const refused = remoteConfig(remoteEntry("loose", url));
     const run = await runCli(["fetch", "--config", refused.file]);
@@ -273,7 +250,7 @@ describe.concurrent("remote modules", () => {
     expect(ok.stdout).toMatch(new RegExp(`^loose  ${EXAMPLE_SHA} +864 B  ${url}\\n$`));
   });
 
-  it("plain http:// to another host is refused, also when reached through a redirect", async () => {
+  it("plain http:// to another host is refused, also when reached through a redirect", async ({ expect }) => {
     const { file } = remoteConfig(
       remoteEntry("direct", "http://example.com/example.wasm", EXAMPLE_SHA) + remoteEntry("redirected", `${server.url}/redirect-insecure.wasm`, EXAMPLE_SHA),
     );
@@ -283,7 +260,7 @@ describe.concurrent("remote modules", () => {
     expect(run.stderr).toMatch(/module "redirected" .*refusing plain http:\/\/ .*allow_insecure_http = true/);
   });
 
-  it("modules download in parallel", async () => {
+  it("modules download in parallel", async ({ expect }) => {
     // Each barrier request is answered only when the other has arrived too.
     const { file } = remoteConfig(
       remoteEntry("one", `${server.url}/barrier/one.wasm`, EXAMPLE_SHA) + remoteEntry("two", `${server.url}/barrier/two.wasm`, EXAMPLE_SHA),
@@ -295,7 +272,7 @@ describe.concurrent("remote modules", () => {
     expect(run.stdout.split("\n").filter(Boolean)).toHaveLength(2);
   });
 
-  it("cache list shows entries, max_size_mb evicts the least recently used, cache clear empties it", async () => {
+  it("cache list shows entries, max_size_mb evicts the least recently used, cache clear empties it", async ({ expect }) => {
     const first = remoteConfig(remoteEntry("a", `${server.url}/blob-a.bin`, sha256(BLOB_A)));
     const cacheToml = `[cache]\ndirectory = ${JSON.stringify(first.cache)}\nmax_size_mb = 1\n`;
     writeFileSync(first.file, `${cacheToml}\n${remoteEntry("a", `${server.url}/blob-a.bin`, sha256(BLOB_A))}`);
@@ -316,7 +293,7 @@ describe.concurrent("remote modules", () => {
     expect((await runCli(["cache", "list", "--config", second])).stdout).toBe("");
   });
 
-  it("a cache directory shared with other files: downloads, eviction and cache clear remove only WasmForge's own", async () => {
+  it("a cache directory shared with other files: downloads, eviction and cache clear remove only WasmForge's own", async ({ expect }) => {
     // [cache] directory = "." beside a user's project: their tmp/ and modules/ files must survive.
     const dir = tempDir("wasmforge-shared-cache-");
     mkdirSync(join(dir, "tmp", "project"), { recursive: true });
@@ -341,7 +318,7 @@ describe.concurrent("remote modules", () => {
     expect(existsSync(join(dir, ".wasmforge-tmp"))).toBe(false);
   });
 
-  it("cache entries that are not regular files are not read: a FIFO, a link to /dev/zero, a directory", async () => {
+  it("cache entries that are not regular files are not read: a FIFO, a link to /dev/zero, a directory", async ({ expect }) => {
     const cases = [
       { what: "a FIFO", make: (p: string) => execFileSync("mkfifo", [p]), says: "is not a regular file" },
       { what: "a link", make: (p: string) => symlinkSync("/dev/zero", p), says: "is a symbolic link" },
@@ -352,7 +329,7 @@ describe.concurrent("remote modules", () => {
       mkdirSync(join(cache, "modules"), { recursive: true });
       const entry = join(cache, "modules", `${EXAMPLE_SHA}.wasm`);
       c.make(entry);
-      const run = await runCli(["call", "add", '{"a": 2, "b": 3}', "--config", file], { timeoutMs: 15_000 });
+      const run = await runCli(["call", "add", '{"a": 2, "b": 3}', "--config", file]);
       expect(run.stderr, c.what).toContain(`cache entry ${entry} ${c.says}`);
       expect(run.stdout.trim(), c.what).toBe("5");
     }

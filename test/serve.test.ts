@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
-import { connect, jsonLines, moduleEntry, ROOT, runCli, tempDir, textOf, writeConfig, type Connected } from "./helpers.js";
+import { connect, jsonLines, moduleEntry, ROOT, runCli, tempDir, textOf, withServer, writeConfig, type Connected } from "./helpers.js";
+import { serveNetwork } from "./network.js";
 
 const DEFAULT_CONFIG = join(ROOT, "wasmforge.toml");
 
@@ -100,8 +101,8 @@ describe("serving the default config over stdio", () => {
     });
   });
 
-  it("logs go to stderr with a startup summary", () => {
-    expect(server.stderr()).toMatch(/serving \d+ tools from 5 modules/);
+  it("logs go to stderr with a startup summary", async () => {
+    await expect.poll(() => server.stderr()).toMatch(/serving \d+ tools from 5 modules/);
   });
 });
 
@@ -226,31 +227,27 @@ describe("modules that fail to load", () => {
       ].join("\n"),
       dir,
     );
-    const server = await connect(["serve", "--config", config]);
-    try {
+    await withServer(["serve", "--config", config], async (server) => {
       const { tools } = await server.client.listTools();
       expect(tools.map((t) => t.name)).toContain("add");
-      expect(server.stderr()).toMatch(/module "missing" \(.*nowhere\/missing\.wasm\): file not found/);
-      expect(server.stderr()).toMatch(/module "garbage" \(.*not-wasm\.wasm\): not a valid WebAssembly module/);
-    } finally {
-      await server.close();
-    }
+      await expect.poll(() => server.stderr()).toMatch(/module "missing" \(.*nowhere\/missing\.wasm\): file not found/);
+      await expect.poll(() => server.stderr()).toMatch(/module "garbage" \(.*not-wasm\.wasm\): not a valid WebAssembly module/);
+    });
   });
 
   it("a tool name clash names both modules and how to fix it", async () => {
     const config = writeConfig([moduleEntry("first", "example.wasm"), moduleEntry("second", "example.wasm")].join("\n"));
-    const server = await connect(["serve", "--config", config]);
-    try {
+    await withServer(["serve", "--config", config], async (server) => {
       const { tools } = await server.client.listTools();
       expect(tools.filter((t) => t.name === "add")).toHaveLength(1);
-      // stderr is its own pipe: the report may arrive after the answer on stdout.
       await expect.poll(() => server.stderr()).toMatch(/module "second".*tool name "add".*clashes with module "first".*function_name = "add", name = "second_add"/);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
-  it("per-tool overrides rename, describe, hide and force a pattern", async () => {
+});
+
+describe("per-tool overrides", () => {
+  it("rename, describe, hide and force a pattern", async () => {
     const config = writeConfig(
       moduleEntry(
         "math",
@@ -260,8 +257,7 @@ describe("modules that fail to load", () => {
           `[[modules.tools]]\nfunction_name = "validate_url"\npattern = "i32_i32_to_i32"\n`,
       ),
     );
-    const server = await connect(["serve", "--config", config]);
-    try {
+    await withServer(["serve", "--config", config], async (server) => {
       const { tools } = await server.client.listTools();
       const names = tools.map((t) => t.name);
       expect(names).toContain("sum");
@@ -269,29 +265,22 @@ describe("modules that fail to load", () => {
       expect(names).not.toContain("answer");
       expect(tools.find((t) => t.name === "sum")!.description).toBe("Sum two numbers");
       expect(Object.keys(tools.find((t) => t.name === "validate_url")!.inputSchema.properties ?? {})).toEqual(["ptr", "len"]);
-    } finally {
-      await server.close();
-    }
+    });
   });
 });
 
 describe("signals", () => {
   it("SIGTERM exits 0", async () => {
-    const { spawn } = await import("node:child_process");
-    const child = spawn(process.execPath, [join(ROOT, "dist", "cli.js"), "serve", "--config", DEFAULT_CONFIG], { stdio: ["pipe", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (stderr.includes("serving")) {
-          clearInterval(poll);
-          resolve();
-        }
-      }, 20);
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    child.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    const server = await serveNetwork(["--config", DEFAULT_CONFIG], [/serving \d+ tools/]);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  });
+
+  it("SIGTERM while the modules are still loading exits 0 too", async () => {
+    // The config line comes before any module loads.
+    const server = await serveNetwork(["--config", DEFAULT_CONFIG], [/config /]);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
   });
 });
 
@@ -309,30 +298,24 @@ describe("help", () => {
 
 describe("plugins from newer and Go PDKs", () => {
   it("load and answer: WASI imports, _start, void exports and host functions 1.0.3 lacks", async () => {
-    const server = await connect(["serve", "--config", writeConfig(moduleEntry("modern", "modern-plugin.wasm"))]);
-    try {
+    await withServer(["serve", "--config", writeConfig(moduleEntry("modern", "modern-plugin.wasm"))], async (server) => {
       const names = (await server.client.listTools()).tools.map((t) => t.name).sort();
       expect(names).toEqual(["echo", "shout"]);
       expect(textOf(await server.client.callTool({ name: "echo", arguments: { hello: "world" } }))).toBe('{"hello":"world"}');
       expect(textOf(await server.client.callTool({ name: "shout", arguments: { word: "quiet" } }))).toBe('{"WORD":"QUIET"}');
-    } finally {
-      await server.close();
-    }
+    });
   });
 });
 
 describe('Extism functions with input = "text"', () => {
   it("get the string argument `input` as their raw input", async () => {
     const config = writeConfig(moduleEntry("modern", "modern-plugin.wasm", '[[modules.tools]]\nfunction_name = "shout"\ninput = "text"\n'));
-    const server = await connect(["serve", "--config", config]);
-    try {
+    await withServer(["serve", "--config", config], async (server) => {
       const shout = (await server.client.listTools()).tools.find((t) => t.name === "shout")!;
       expect(shout.inputSchema.required).toEqual(["input"]);
       expect(textOf(await server.client.callTool({ name: "shout", arguments: { input: "plain words" } }))).toBe("PLAIN WORDS");
       const missing = await server.client.callTool({ name: "shout", arguments: {} });
       expect(textOf(missing)).toContain('missing required argument "input"');
-    } finally {
-      await server.close();
-    }
+    });
   });
 });

@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
-import { connect, moduleEntry, runCli, textOf, writeConfig } from "./helpers.js";
+import { moduleEntry, runCli, textOf, withServer, writeConfig } from "./helpers.js";
 
 interface Report {
   tools: { name: string; module: string }[];
@@ -24,17 +24,14 @@ describe("tool_prefix and hidden_tools", () => {
         moduleEntry("text", "text-plugin.wasm", 'tool_prefix = "text-"') +
         moduleEntry("time", "servlet-plugin.wasm", 'tool_prefix = "time-"\n[[modules.tools]]\nfunction_name = "reverse"\nname = "backwards"'),
     );
-    const c = await connect(["serve", "--config", config, "--no-watch"]);
-    try {
+    await withServer(["serve", "--config", config, "--no-watch"], async (c) => {
       const names = (await c.client.listTools()).tools.map((t) => t.name);
       expect(names).toEqual(expect.arrayContaining(["math_add", "math_answer", "text-count_vowels", "time-backwards", "time-pixel"]));
       expect(names.filter((n) => !/^(math_|text-|time-)/.test(n))).toEqual([]);
       expect(textOf(await c.client.callTool({ name: "math_add", arguments: { a: 2, b: 3 } }))).toBe("5");
       expect(textOf(await c.client.callTool({ name: "time-backwards", arguments: { text: "stressed" } }))).toBe("desserts");
       expect(JSON.parse(textOf(await c.client.callTool({ name: "text-count_vowels", arguments: { text: "plugins" } })))).toMatchObject({ count: 2 });
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it("hidden_tools hides the tools whose own name a pattern matches in full", async () => {
@@ -61,16 +58,13 @@ describe("tool_prefix and hidden_tools", () => {
 
   it("editing tool_prefix or hidden_tools reloads the module under its new names", async () => {
     const config = writeConfig(moduleEntry("time", "servlet-plugin.wasm", 'tool_prefix = "a-"'));
-    const c = await connect(["serve", "--config", config]);
-    try {
+    await withServer(["serve", "--config", config], async (c) => {
       expect((await c.client.listTools()).tools.map((t) => t.name).sort()).toEqual(["a-pixel", "a-reverse"]);
       const changed = new Promise<void>((resolve) => c.client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
       writeFileSync(config, moduleEntry("time", "servlet-plugin.wasm", 'tool_prefix = "b-"\nhidden_tools = ["pixel"]'));
       await changed;
       expect((await c.client.listTools()).tools.map((t) => t.name)).toEqual(["b-reverse"]);
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it("a prefix or pattern that cannot be valid is a config error naming the key", async () => {

@@ -118,6 +118,7 @@ export async function serveHttp(host: ToolHost, servers: McpServers, options: Ht
       if (request.method === "GET") {
         session.streams++;
         request.signal.addEventListener("abort", () => session.streams--, { once: true });
+        return releasedOnAbort(await session.transport.handleRequest(request, { parsedBody }), request.signal, true);
       }
       return releasedOnAbort(await session.transport.handleRequest(request, { parsedBody }), request.signal);
     }
@@ -336,18 +337,26 @@ export async function serveHttp(host: ToolHost, servers: McpServers, options: Ht
   };
 }
 
+const STREAM_OPENED = new TextEncoder().encode(": stream opened\n\n");
+
 /**
  * A session's stream the client went away from is given up at once, so the session forgets it and
  * the client can resume it with Last-Event-ID straight away (toNodeHandler alone notices the client
  * left only when the next event is written, which may be the keep-alive 15 s later).
+ * `opened`: a notification stream starts with an SSE comment, because Node sends a response's
+ * headers with its first bytes and the SDK may send nothing until its first keep-alive (15 s).
  */
-function releasedOnAbort(response: Response, signal: AbortSignal): Response {
+function releasedOnAbort(response: Response, signal: AbortSignal, opened = false): Response {
   const body = response.body;
   if (!body) return response;
+  const announce = opened && response.ok && response.headers.get("content-type")?.includes("text/event-stream");
   const reader = body.getReader();
   const release = () => void reader.cancel().catch(() => undefined);
   signal.addEventListener("abort", release, { once: true });
   const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (announce) controller.enqueue(STREAM_OPENED);
+    },
     async pull(controller) {
       const { done, value } = await reader.read();
       if (!done) return controller.enqueue(value);

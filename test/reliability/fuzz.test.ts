@@ -131,10 +131,12 @@ async function fuzz(wire: Wire, frames: Frame[], seed: number): Promise<Outcome>
     const missing = frames.filter((f) => f.expect.kind === "id" && !arrived(key(f.expect.id)));
     problems.push(`no answer within 60 s to ${missing.length} frames, e.g. ${missing.slice(0, 5).map((f) => f.label).join("; ")}${arrived(key("sentinel")) ? "" : "; nor to the final valid call"}`);
   }
-  await new Promise((r) => setTimeout(r, 200)); // anything answered twice or unasked arrives by now
+  // One more request: once it is answered, so is everything the server was going to write before it.
+  await wire.write(line({ jsonrpc: "2.0", id: "last", method: "ping" }));
+  if (!(await until(() => arrived(key("last")), 10_000))) problems.push("no answer to the ping after the fuzz");
 
   let nullsOwed = 0;
-  const expectedKeys = new Set([key("init"), key("sentinel")]);
+  const expectedKeys = new Set([key("init"), key("sentinel"), key("last")]);
   for (const frame of frames) {
     const e = frame.expect;
     if (e.kind === "null") nullsOwed++;
@@ -189,18 +191,9 @@ describe(`fuzz (seed ${SEED}, ${FRAMES} frames)`, () => {
     const frames = makeFrames(SEED, FRAMES, { maxMessageBytes: MAX_MESSAGE_KB * 1024, oversize: false });
     const server = startServer(["--tcp", "127.0.0.1:0"]);
     const open = async (): Promise<Socket> => {
-      const port = await within(
-        new Promise<number>((resolve) => {
-          const check = () => {
-            const match = /tcp:\/\/127\.0\.0\.1:(\d+)/.exec(server.stderr());
-            if (match) resolve(Number(match[1]));
-            else setTimeout(check, 20);
-          };
-          check();
-        }),
-        15_000,
-        "server did not print its tcp:// address",
-      );
+      const address = /tcp:\/\/127\.0\.0\.1:(\d+)/;
+      await expect.poll(() => server.stderr(), { message: "server did not print its tcp:// address" }).toMatch(address);
+      const port = Number(address.exec(server.stderr())![1]);
       return new Promise((resolve, reject) => {
         const socket = netConnect(port, "127.0.0.1", () => resolve(socket));
         socket.once("error", reject);
