@@ -8,7 +8,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { CLI, moduleEntry, textOf, writeConfig } from "./helpers.js";
-import { watFile } from "./wat.js";
+import { POST_MVP, watFile } from "./wat.js";
 
 /** busy(n) writes one line through WASI, then counts to n: quick for small n, long for large. */
 const BUSY = `(module

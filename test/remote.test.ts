@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSy
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, it, type ExpectStatic } from "vitest";
 import { MODULES, moduleEntry, runCli, tempDir, textOf, withServer, writeConfig } from "./helpers.js";
 
 const EXAMPLE = readFileSync(join(MODULES, "example.wasm"));
@@ -129,8 +129,8 @@ const cachedFiles = (cache: string) => {
 };
 
 /** `serve` may start before a download finishes (it joins later): wait until the tool is listed. */
-async function served(client: { listTools(): Promise<{ tools: { name: string }[] }> }, tool: string): Promise<void> {
-  await expect.poll(async () => (await client.listTools()).tools.map((t) => t.name), { timeout: 15_000 }).toContain(tool);
+async function served(expect: ExpectStatic, client: { listTools(): Promise<{ tools: { name: string }[] }> }, tool: string): Promise<void> {
+  await expect.poll(async () => (await client.listTools()).tools.map((t) => t.name)).toContain(tool);
 }
 
 // Independent cases (own cache, own URL paths): run them side by side.
@@ -140,7 +140,7 @@ describe.concurrent("remote modules", () => {
     const { file, cache } = remoteConfig(`[[modules]]\nname = "remote"\n[modules.source]\ntype = "http"\nurl = "${own.url}/example.wasm"\nsha256 = "${EXAMPLE_SHA}"\n`);
 
     await withServer(["serve", "--config", file], async (first) => {
-      await served(first.client, "add");
+      await served(expect, first.client, "add");
       expect(textOf(await first.client.callTool({ name: "add", arguments: { a: 2, b: 3 } }))).toBe("5");
     });
     expect(own.hits("/example.wasm")).toBe(1);
@@ -148,7 +148,7 @@ describe.concurrent("remote modules", () => {
 
     await own.close();
     await withServer(["serve", "--config", file], async (second) => {
-      await served(second.client, "add");
+      await served(expect, second.client, "add");
       expect(textOf(await second.client.callTool({ name: "add", arguments: { a: 40, b: 2 } }))).toBe("42");
       expect(second.stderr()).not.toContain("downloading");
     });
@@ -193,7 +193,7 @@ describe.concurrent("remote modules", () => {
   it("a 500 is retried and the second attempt's module is served", async ({ expect }) => {
     const { file } = remoteConfig(remoteEntry("flaky", `${server.url}/flaky/once.wasm`, EXAMPLE_SHA));
     await withServer(["serve", "--config", file], async (c) => {
-      await served(c.client, "add");
+      await served(expect, c.client, "add");
       expect(textOf(await c.client.callTool({ name: "add", arguments: { a: 1, b: 1 } }))).toBe("2");
       await expect.poll(() => c.stderr()).toContain("answered 500 Internal Server Error; retrying");
     });
@@ -227,7 +227,7 @@ describe.concurrent("remote modules", () => {
     writeFileSync(entry, Buffer.from("\0asm tampered"));
 
     await withServer(["serve", "--config", file], async (c) => {
-      await served(c.client, "add");
+      await served(expect, c.client, "add");
       expect(textOf(await c.client.callTool({ name: "add", arguments: { a: 3, b: 4 } }))).toBe("7");
       await expect.poll(() => c.stderr()).toContain(`cache entry ${entry} is corrupted`);
     });

@@ -34,6 +34,11 @@ export class ThreadRunner {
     return this.held.has(key);
   }
 
+  /** Whether the module keeps its instance between calls (state = "keep"). */
+  keeps(key: string): boolean {
+    return this.held.get(key)?.options.state === "keep";
+  }
+
   run(request: CallRequest, sliceMs: number): Promise<ThreadRun> {
     return this.queue(async () => {
       const held = this.held.get(request.key);

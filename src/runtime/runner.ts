@@ -29,7 +29,11 @@ export class Runner {
     this.pool.register(key, module, options);
     if (mayRunOnThread(options)) this.thread.register(key, module, options);
     void metered?.then((ready) => {
-      if (ready && mayRunOnThread(ready.options) && this.pool.has(key)) this.thread.register(key, ready.module, ready.options);
+      if (!ready || !mayRunOnThread(ready.options) || !this.pool.has(key)) return;
+      // A module that keeps its state and has already served calls from workers stays there: its
+      // calls would otherwise meet a second instance on the protocol thread.
+      if (ready.options.state === "keep" && [...this.histories.keys()].some((tool) => tool.startsWith(`${key}\0`))) return;
+      this.thread.register(key, ready.module, ready.options);
     });
   }
 
@@ -44,7 +48,7 @@ export class Runner {
     const tool = `${request.key}\0${request.fn}`;
     const history = this.histories.get(tool) ?? {};
     const received = performance.now();
-    const where = place({ eligible: this.thread.holds(request.key), history });
+    const where = place({ eligible: this.thread.holds(request.key), keep: this.thread.keeps(request.key), history });
     if (where !== this.placed.get(tool)) {
       this.placed.set(tool, where);
       writeLog("debug", `${request.fn} (module ${request.key.slice(0, 12)}) runs ${where === "thread" ? "on the protocol thread" : "in workers"} (average ${history.averageMs?.toFixed(3) ?? "?"} ms)`);

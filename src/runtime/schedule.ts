@@ -10,11 +10,15 @@ export const SLICE_MS = 5;
 export interface ToolHistory {
   /** Moving average of its calls' running time, in ms; undefined before its first call. */
   averageMs?: number;
+  /** A call of it was preempted on the protocol thread. */
+  preempted?: boolean;
 }
 
 export interface Placement {
   /** The module's code is metered and nothing about the call needs a worker (see runtime/runner.ts). */
   eligible: boolean;
+  /** The module keeps its instance between calls (state = "keep"). */
+  keep: boolean;
   history: ToolHistory;
 }
 
@@ -22,20 +26,24 @@ export interface Placement {
  * "thread": run on the protocol thread, with a time slice; "worker": send to the pool. A tool is
  * tried on the protocol thread until its calls are seen to be slow (a preempted call counts as
  * slow), and comes back there once its worker runs are quick again.
+ *
+ * A module that keeps its state has an instance in each place it runs, so its calls move at most
+ * once: they stay on the protocol thread until one is preempted, and in workers from then on.
  */
-export function place({ eligible, history }: Placement): "thread" | "worker" {
+export function place({ eligible, keep, history }: Placement): "thread" | "worker" {
   if (!eligible) return "worker";
+  if (keep) return history.preempted ? "worker" : "thread";
   return history.averageMs === undefined || history.averageMs < QUICK_CALL_MS ? "thread" : "worker";
 }
 
 /** The history after a call that ran for `ms` (a preempted one: pass how long it held the thread). */
 export function record(history: ToolHistory, ms: number): ToolHistory {
-  return { averageMs: history.averageMs === undefined ? ms : history.averageMs * 0.8 + ms * 0.2 };
+  return { ...history, averageMs: history.averageMs === undefined ? ms : history.averageMs * 0.8 + ms * 0.2 };
 }
 
 /** A preempted call: the tool counts as slow at once, whatever its history. */
 export function preempted(history: ToolHistory): ToolHistory {
-  return { averageMs: Math.max(history.averageMs ?? 0, SLICE_MS) };
+  return { averageMs: Math.max(history.averageMs ?? 0, SLICE_MS), preempted: true };
 }
 
 /**

@@ -5,23 +5,23 @@ import { pickNext, place, preempted, QUICK_CALL_MS, record, SLICE_MS, workersToS
 
 describe("where a call runs", () => {
   it("a module that is not metered, or a call that needs a worker, always goes to the pool", () => {
-    expect(place({ eligible: false, history: {} })).toBe("worker");
-    expect(place({ eligible: false, history: { averageMs: 0 } })).toBe("worker");
+    expect(place({ eligible: false, keep: false, history: {} })).toBe("worker");
+    expect(place({ eligible: false, keep: false, history: { averageMs: 0 } })).toBe("worker");
   });
 
   it("a metered tool is tried on the protocol thread first, and stays there while its calls are quick", () => {
     let history: ToolHistory = {};
-    expect(place({ eligible: true, history })).toBe("thread");
+    expect(place({ eligible: true, keep: false, history })).toBe("thread");
     for (let i = 0; i < 50; i++) history = record(history, QUICK_CALL_MS / 4);
-    expect(place({ eligible: true, history })).toBe("thread");
+    expect(place({ eligible: true, keep: false, history })).toBe("thread");
   });
 
   it("a preempted call sends its tool to the pool at once, and quick runs there bring it back", () => {
     let history = preempted({ averageMs: 0.01 });
     expect(history.averageMs).toBeGreaterThanOrEqual(SLICE_MS);
-    expect(place({ eligible: true, history })).toBe("worker");
+    expect(place({ eligible: true, keep: false, history })).toBe("worker");
     let runs = 0;
-    while (place({ eligible: true, history }) === "worker") {
+    while (place({ eligible: true, keep: false, history }) === "worker") {
       history = record(history, QUICK_CALL_MS / 10);
       runs++;
       expect(runs).toBeLessThan(100);
@@ -33,7 +33,21 @@ describe("where a call runs", () => {
   it("slow calls keep a tool in the pool", () => {
     let history: ToolHistory = {};
     for (let i = 0; i < 10; i++) history = record(history, 20);
-    expect(place({ eligible: true, history })).toBe("worker");
+    expect(place({ eligible: true, keep: false, history })).toBe("worker");
+  });
+});
+
+describe("a module that keeps its state", () => {
+  it("moves at most once: on the protocol thread however slow, until a call is preempted; then in workers for good", () => {
+    let history: ToolHistory = {};
+    expect(place({ eligible: true, keep: true, history })).toBe("thread");
+    for (let i = 0; i < 10; i++) history = record(history, 3);
+    expect(place({ eligible: true, keep: true, history })).toBe("thread");
+    history = preempted(history);
+    for (let i = 0; i < 50; i++) history = record(history, 0.01);
+    expect(place({ eligible: true, keep: true, history })).toBe("worker");
+    // A fresh module with the same history would have come back.
+    expect(place({ eligible: true, keep: false, history })).toBe("thread");
   });
 });
 
