@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { walkCode } from "../dist/wasm/instructions.js";
 import { FUEL_EXPORT, METER_FUNCTION, METER_NAMESPACE, meterModule } from "../dist/wasm/meter.js";
-import { Reader, sections } from "../dist/wasm/reader.js";
+import { binaryKind, Reader, sections } from "../dist/wasm/reader.js";
 import { encodeU32, replaceSection } from "../dist/wasm/rewrite.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -100,7 +100,10 @@ function synthetic(template, mb) {
 function rewriteRows() {
   const rows = [];
   const files = listModules(MODULES);
-  const entries = files.map((file) => ({ name: relative(MODULES, file), bytes: new Uint8Array(readFileSync(file)) }));
+  // Core modules only: a component's core modules are not metered yet.
+  const entries = files
+    .map((file) => ({ name: relative(MODULES, file), bytes: new Uint8Array(readFileSync(file)) }))
+    .filter((e) => binaryKind(e.bytes) === "module");
   const template = entries.find((e) => e.name === "mcp-plugin.wasm");
   const big = synthetic(template.bytes, SYNTHETIC_MB);
   if (!WebAssembly.validate(big)) throw new Error("the synthetic module does not validate");
