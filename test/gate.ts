@@ -29,8 +29,8 @@ export interface Gate {
   waiting: () => number;
   /** Held requests whose connection closed before the gate answered: their caller was ended. */
   abandoned: () => number;
-  /** Answers every held request, and from now on every new one at once, with `body`. */
-  open: (body?: string) => void;
+  /** Answers every held request, and from now on every new one at once, with `body` (text, or a module's bytes). */
+  open: (body?: string | Uint8Array) => void;
   close: () => Promise<void>;
 }
 
@@ -38,7 +38,7 @@ export async function startGate(): Promise<Gate> {
   const held = new Set<ServerResponse>();
   let arrived = 0;
   let abandoned = 0;
-  let opened: string | undefined;
+  let opened: string | Uint8Array | undefined;
   const server = createServer((_req, res) => {
     arrived++;
     if (opened !== undefined) return void res.end(opened);

@@ -3,13 +3,12 @@
 // Redis) is in test/infra/cluster.test.ts.
 
 import { readFileSync } from "node:fs";
-import { createServer, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { StreamableHTTPClientTransport as LegacyHttp } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../src/core/hash.js";
 import { connectEra, legacyClient } from "./clients.js";
+import { startGate } from "./gate.js";
 import { MODULES, moduleEntry, runCli, tempDir, textOf, writeConfig } from "./helpers.js";
 import { serveNetwork, type Served } from "./network.js";
 
@@ -121,35 +120,25 @@ describe("operating settings", () => {
 });
 
 describe("readiness while a module downloads", () => {
-  const held: ServerResponse[] = [];
-  const origin = createServer((req, res) => void held.push(res));
-  let url: string;
-  beforeAll(async () => {
-    await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
-    url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
-  });
-  afterAll(async () => {
-    origin.closeAllConnections();
-    await new Promise<void>((resolve) => origin.close(() => resolve()));
-  });
-
   it("/readyz says not ready until every module has loaded, and ready once it has", async () => {
     const TEXT = readFileSync(join(MODULES, "text.wasm"));
+    const origin = await startGate();
     const file = writeConfig(
       `[server]\ndownload_wait_ms = 0\n[cache]\ndirectory = ${JSON.stringify(join(tempDir(), "cache"))}\n\n` +
         moduleEntry("calc", "example.wasm") +
-        `[[modules]]\nname = "text"\nurl = "${url}/text.wasm"\nsha256 = "${sha256Hex(TEXT)}"\n`,
+        `[[modules]]\nname = "text"\nurl = "${origin.url}/text.wasm"\nsha256 = "${sha256Hex(TEXT)}"\n`,
     );
     const served = await serveNetwork(["-c", file, "--no-watch", "--http", "0"], [HTTP_LINE], { WASMFORGE_TOKEN: "" });
     try {
       const waiting = await get(httpUrl(served, "/readyz"));
       expect(waiting.status).toBe(503);
       expect(JSON.parse(waiting.text)).toMatchObject({ ready: false, checks: { modules: "still loading (downloading?)" } });
-      await expect.poll(() => held.length).toBe(1);
-      held.shift()!.end(TEXT);
+      await expect.poll(() => origin.waiting()).toBe(1);
+      origin.open(TEXT);
       await expect.poll(async () => (await get(httpUrl(served, "/readyz"))).status).toBe(200);
     } finally {
       await served.stop();
+      await origin.close();
     }
   });
 });
