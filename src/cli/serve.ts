@@ -26,18 +26,6 @@ export interface ServeOptions {
 const REPLICA_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 export async function serve(options: ServeOptions): Promise<void> {
-  const file = findConfig(options.config);
-  let config = loadConfig(file);
-  const replicaId = options.replicaId || process.env.WASMFORGE_REPLICA_ID || config.cluster.replica_id;
-  if (replicaId !== undefined && !REPLICA_ID.test(replicaId)) {
-    throw new BindError(`replica id "${replicaId}" (--replica-id, WASMFORGE_REPLICA_ID or [cluster] replica_id): expected 1-32 lowercase letters, digits or - (starting with a letter or digit)`);
-  }
-  if (replicaId) setLogFields({ replica: replicaId });
-  // Bad addresses fail before any module loads.
-  const tcp = options.tcp === undefined ? undefined : parseAddress(options.tcp === true ? "8080" : options.tcp, "--tcp");
-  const http = options.http === undefined ? undefined : parseAddress(options.http, "--http");
-  const stdio = options.stdio === true || (!tcp && !http);
-  log.info(`config ${file}`);
   const listeners: Listener[] = [];
   let watcher: Watcher | undefined;
   let host: ToolHost | undefined;
@@ -67,9 +55,22 @@ export async function serve(options: ServeOptions): Promise<void> {
     setTimeout(() => process.exit(0), 2000);
     process.stdout.write("", () => process.exit(0));
   };
-  // First of all: a signal during start-up still shuts down cleanly instead of killing the process.
+  // First of all, before the first line on stderr (a supervisor may signal as soon as it sees one):
+  // a signal during start-up still shuts down cleanly instead of killing the process.
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  const file = findConfig(options.config);
+  let config = loadConfig(file);
+  const replicaId = options.replicaId || process.env.WASMFORGE_REPLICA_ID || config.cluster.replica_id;
+  if (replicaId !== undefined && !REPLICA_ID.test(replicaId)) {
+    throw new BindError(`replica id "${replicaId}" (--replica-id, WASMFORGE_REPLICA_ID or [cluster] replica_id): expected 1-32 lowercase letters, digits or - (starting with a letter or digit)`);
+  }
+  if (replicaId) setLogFields({ replica: replicaId });
+  // Bad addresses fail before any module loads.
+  const tcp = options.tcp === undefined ? undefined : parseAddress(options.tcp === true ? "8080" : options.tcp, "--tcp");
+  const http = options.http === undefined ? undefined : parseAddress(options.http, "--http");
+  const stdio = options.stdio === true || (!tcp && !http);
+  log.info(`config ${file}`);
   const redisUrl = process.env.WASMFORGE_REDIS_URL || config.cluster.redis_url;
   if (redisUrl && !(/^rediss?:\/\//.test(redisUrl) && URL.canParse(redisUrl))) {
     throw new BindError("WASMFORGE_REDIS_URL: expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379");
