@@ -119,6 +119,26 @@ describe("over stdio", () => {
     expect(code).toBe(0);
   });
 
+  it("a client that dies with answers unread: serve sees stdout fail and exits, though stdin never ends", async () => {
+    const child = spawn(process.execPath, [CLI, "serve", "--log-level", "debug"], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    // What is still being written to its stdin when it exits fails here: that is expected.
+    child.stdin.on("error", () => undefined);
+    // More answers than the pipe holds, none of them read: the server stops reading its input.
+    child.stdout.pause();
+    child.stdin.write(`${JSON.stringify(initialize)}\n`);
+    const call = (id: number) => JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "add", arguments: { a: id, b: 1 } } });
+    child.stdin.write(`${Array.from({ length: 5000 }, (_, i) => call(i + 1)).join("\n")}\n`);
+    // The client goes away without reading; its end of stdin stays open (a paused reader would
+    // never see it close anyway).
+    await expect.poll(() => stderr).toMatch(/serving \d+ tools/);
+    child.stdout.destroy();
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/stdio: .*EPIPE|write EPIPE|EPIPE/);
+  });
+
   it("the last line of piped input is answered without a trailing newline", async () => {
     const run = await runCli(["serve"], { input: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }) });
     expect(run.code).toBe(0);

@@ -46,6 +46,8 @@ export interface LineTransportOptions {
   onDrained?: () => void;
   /** After the transport closed (the entry has been told): release the stream, e.g. end the socket. */
   afterClose?: () => void;
+  /** The output failed (EPIPE: the peer is gone); the transport has closed. */
+  onPeerGone?: () => void;
 }
 
 export class LineTransport implements Transport {
@@ -274,7 +276,7 @@ export class LineTransport implements Transport {
   private readonly onOutputError = (error: Error): void => {
     if (this.closed) return;
     this.onerror?.(error);
-    void this.close();
+    void this.close().then(() => this.options.onPeerGone?.());
   };
 }
 
