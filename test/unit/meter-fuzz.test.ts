@@ -4,22 +4,11 @@
 // loop is bounded by its own counter, and calls only go to later functions, so every call ends.
 
 import { describe, expect, it } from "vitest";
+import { prng } from "../reliability/frames.js";
 import { wat } from "./wasm-fixtures.js";
 import { instantiateMetered, instantiatePlain, outcome, type Imports } from "./metered.js";
 
 const MODULES = Number(process.env.WASMFORGE_METER_FUZZ ?? 120);
-
-/** mulberry32: small, fast, and the same sequence everywhere for a seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Label {
   name: string;
