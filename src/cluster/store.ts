@@ -67,6 +67,10 @@ export function clusterStore(redis: Connections, namespace: string): ClusterStor
   };
   /** The state this replica serves; undefined until it first caught up. */
   let applied: State | undefined;
+  /** Its tables, as this replica's managed file names them. */
+  let appliedTables: ModuleTable[] = [];
+  /** Stored files this process wrote or checked, with their hash: not read and hashed again at every change. */
+  const verified = new Map<string, string>();
   /** A change was announced that this replica has not applied yet. */
   let behind = false;
   let host: ToolHost | undefined;
@@ -89,12 +93,13 @@ export function clusterStore(redis: Connections, namespace: string): ClusterStor
         continue;
       }
       const file = join(config.managed.dir, storedName(table.name, sha256));
-      if (!(await holds(file, sha256))) {
+      if (!(verified.get(file) === sha256 && existsSync(file)) && !(await holds(file, sha256))) {
         const bytes = await redis.bytes.get(keys.module(sha256));
         if (!bytes) throw new Error(`the bytes of module "${table.name}" (sha256 ${sha256}) are not in Redis (a newer change removed them?)`);
         if (sha256Hex(bytes) !== sha256) throw new Error(`the bytes of module "${table.name}" in Redis do not match their sha256 ${sha256}`);
         await writeAtomic(file, bytes);
       }
+      verified.set(file, sha256);
       const { name, description, ...rest } = table;
       tables.push({ name, ...(description !== undefined ? { description } : {}), path: pathInConfig(config, file), ...rest });
     }
@@ -117,8 +122,10 @@ export function clusterStore(redis: Connections, namespace: string): ClusterStor
     let state = await readState();
     if (!state.exists) state = await seed(at, state);
     if (state.digest === applied?.digest) return;
-    await writeLocal(at, await materialize(at, state));
+    const tables = await materialize(at, state);
+    await writeLocal(at, tables);
     applied = state;
+    appliedTables = tables;
     if (host) {
       const { failures } = await host.reload();
       const names = new Set(state.modules.map((m) => m.table.name));
@@ -179,8 +186,9 @@ export function clusterStore(redis: Connections, namespace: string): ClusterStor
   // Messages sent while the subscriber was away are gone: compare versions instead.
   redis.onReconnect(() => onChange("0"));
 
-  const entries = async (config: Config, tables: ModuleTable[]): Promise<{ modules: StoredModule[]; bytes: Map<string, Uint8Array> }> => {
-    const bytes = new Map<string, Uint8Array>();
+  /** Each table with the hash of its file (read and hashed only when this process has not checked it), and where each hash's bytes are. */
+  const entries = async (config: Config, tables: ModuleTable[]): Promise<{ modules: StoredModule[]; files: Map<string, string> }> => {
+    const files = new Map<string, string>();
     const modules: StoredModule[] = [];
     for (const table of tables) {
       const { path, ...rest } = table;
@@ -188,47 +196,47 @@ export function clusterStore(redis: Connections, namespace: string): ClusterStor
         modules.push({ table: rest as ModuleTable });
         continue;
       }
-      const data = new Uint8Array(await readFile(resolve(config.dir, path)));
-      const sha256 = sha256Hex(data);
-      bytes.set(sha256, data);
+      const file = resolve(config.dir, path);
+      const sha256 = verified.get(file) ?? sha256Hex(new Uint8Array(await readFile(file)));
+      verified.set(file, sha256);
+      files.set(sha256, file);
       modules.push({ table: rest as ModuleTable, sha256 });
     }
-    return { modules, bytes };
+    return { modules, files };
   };
 
   /** Stores `tables` as the version after `from`: the state written, or AdminError 409 when another replica changed it first. */
   const compareAndSet = async (config: Config, tables: ModuleTable[], from: number, previous: StoredModule[]): Promise<State> => {
-    const { modules, bytes } = await entries(config, tables);
-    for (const [sha256, data] of bytes) {
+    const { modules, files } = await entries(config, tables);
+    for (const [sha256, file] of files) {
       // Bytes first: no state ever names bytes that are not there.
-      if (!(await redis.commands.exists(keys.module(sha256)))) await redis.commands.set(keys.module(sha256), Buffer.from(data));
+      if (!(await redis.commands.exists(keys.module(sha256)))) await redis.commands.set(keys.module(sha256), await readFile(file));
     }
-    const unnamed = [...new Set(previous.flatMap((m) => (m.sha256 && !bytes.has(m.sha256) ? [keys.module(m.sha256)] : [])))];
+    const unnamed = [...new Set(previous.flatMap((m) => (m.sha256 && !files.has(m.sha256) ? [keys.module(m.sha256)] : [])))];
     const json = JSON.stringify({ modules });
     const version = Number(await redis.commands.eval(COMPARE_AND_SET, { keys: [keys.managed, keys.changes], arguments: [String(from), json, ...unnamed] }));
     if (version < 0) throw new AdminError(409, "nothing was changed: another replica changed the managed modules at the same moment; read them again and retry");
     return { version, modules, digest: sha256Hex(`${version}\n${json}`), exists: true };
   };
 
-  const refuseOffline = () => {
-    if (!redis.ready()) throw new AdminError(503, `nothing was changed: ${redis.lastError() ?? "Redis is not connected"}`, { "retry-after": "5" });
-  };
+  const unavailable = () => (redis.ready() ? undefined : (redis.lastError() ?? "Redis is not connected"));
 
   return {
     async read(at) {
-      refuseOffline();
-      // Called inside the admin API's serialized change: apply what Redis has first, so the change
-      // is made to the current set and every file it names is here.
+      // Called inside the admin API's serialized change (which checked unavailable() first): apply
+      // what Redis has, so the change is made to the current set and every file it names is here.
       await applyNow(at);
-      const state = applied!;
-      return { tables: await materialize(at, state), mark: state };
+      return { tables: appliedTables, mark: applied };
     },
     async write(at, tables, from) {
-      refuseOffline();
+      // Redis may have gone away since the read.
+      const why = unavailable();
+      if (why) throw new AdminError(503, `nothing was changed: ${why}`, { "retry-after": "5" });
       const before = from.mark as State;
       const written = await compareAndSet(at, tables, before.version, before.modules);
       await writeLocal(at, tables);
       applied = written;
+      appliedTables = tables;
     },
     async undo(at, to: Snapshot) {
       try {
@@ -236,13 +244,14 @@ export function clusterStore(redis: Connections, namespace: string): ClusterStor
         const written = await compareAndSet(at, to.tables, current.version, current.modules);
         await writeLocal(at, to.tables);
         applied = written;
+        appliedTables = to.tables;
       } catch (err) {
         log.error(`cluster: could not undo the change in Redis (${(err as Error).message}); applying what Redis holds`);
         applied = undefined;
         await applyNow(at).catch(() => undefined);
       }
     },
-    unavailable: () => (redis.ready() ? undefined : (redis.lastError() ?? "Redis is not connected")),
+    unavailable,
     catchUp: (at) => {
       config ??= at;
       return catchUp(at);
