@@ -12,14 +12,14 @@
 // how far replicas scale.
 
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, startNginx, startRedis, startReplica, tempDir } from "../scripts/cluster.mjs";
+import { freePort, startNginx, startRedis, startReplica } from "../scripts/cluster.mjs";
 import { httpTransport, newClient } from "./lib/clients.mjs";
 import { runCalls } from "./lib/load.mjs";
 import { cpuMicros } from "./lib/proc.mjs";
-import { baselineCommand, EXAMPLE_WASM, ROOT, spawnListening } from "./lib/servers.mjs";
+import { baselineCommand, EXAMPLE_WASM, ROOT, spawnListening, tempDir } from "./lib/servers.mjs";
 import { latencySummary } from "./lib/stats.mjs";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "10" }, clients: { type: "string", default: "16" } } });
@@ -99,7 +99,6 @@ try {
 
 /** Median time from an admin upload through nginx to every replica listing its tool (5 uploads). */
 async function uploadToServed(nginx, replicas) {
-  const { readFileSync } = await import("node:fs");
   const bytes = readFileSync(join(ROOT, "test-modules", "text.wasm"));
   const times = [];
   for (let i = 0; i < 5; i++) {

@@ -37,10 +37,6 @@ export function freePort() {
   });
 }
 
-export function tempDir(prefix) {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
 /**
  * Spawns a process and resolves once its output matches `ready` (a RegExp; absent: once it runs), with `stop()` (SIGTERM,
  * then the exit code), `kill()` (SIGKILL) and `output()`.
@@ -183,7 +179,7 @@ async function main() {
   const configFile = resolve(option("--config", join(ROOT, "wasmforge.toml")));
   // Each replica gets a copy in its own directory: module paths are made absolute for it.
   const config = readFileSync(configFile, "utf8").replace(/^(\s*path\s*=\s*)"([^"]+)"/gm, (_, key, path) => `${key}${JSON.stringify(resolve(dirname(configFile), path))}`);
-  const base = tempDir("wasmforge-cluster-");
+  const base = mkdtempSync(join(tmpdir(), "wasmforge-cluster-"));
   const redis = await startRedis({ port: await freePort(), dir: join(base, "redis") });
   const cluster = `\n[cluster]\nredis_url = "${redis.url}"\n`;
   const replicas = [];

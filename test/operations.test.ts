@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../src/core/hash.js";
 import { connectEra, legacyClient } from "./clients.js";
 import { startGate } from "./gate.js";
-import { MODULES, moduleEntry, runCli, tempDir, textOf, writeConfig } from "./helpers.js";
+import { metricSum, MODULES, moduleEntry, runCli, tempDir, textOf, writeConfig } from "./helpers.js";
 import { serveNetwork, type Served } from "./network.js";
 
 const HTTP_LINE = /listening on http:\/\/127\.0\.0\.1:(\d+)\/mcp/;
@@ -21,15 +21,6 @@ const httpUrl = (served: Served, path = "/mcp") => new URL(`http://127.0.0.1:${H
 async function get(url: URL, token?: string): Promise<{ status: number; text: string }> {
   const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   return { status: res.status, text: await res.text() };
-}
-
-/** The value of one series in Prometheus text, 0 when absent. */
-function series(text: string, name: string, labels: Record<string, string>): number {
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return 0;
 }
 
 describe("probes and metrics", () => {
@@ -64,12 +55,12 @@ describe("probes and metrics", () => {
     const metrics = await get(httpUrl(served, "/metrics"), TOKEN);
     expect(metrics.status).toBe(200);
     const text = metrics.text;
-    expect(series(text, "wasmforge_tool_calls_total", { tool: "add", outcome: "ok", replica: "r7" })).toBe(3);
-    expect(series(text, "wasmforge_tool_calls_total", { tool: "add", outcome: "invalid_arguments" })).toBe(1);
-    expect(series(text, "wasmforge_tool_calls_total", { tool: "", outcome: "unknown_tool" })).toBe(1);
-    expect(series(text, "wasmforge_tool_call_duration_seconds_count", { tool: "add" })).toBe(4);
-    expect(series(text, "wasmforge_tool_calls_in_flight", {})).toBe(0);
-    expect(series(text, "wasmforge_modules_loaded", {})).toBe(2);
+    expect(metricSum(text, "wasmforge_tool_calls_total", { tool: "add", outcome: "ok", replica: "r7" })).toBe(3);
+    expect(metricSum(text, "wasmforge_tool_calls_total", { tool: "add", outcome: "invalid_arguments" })).toBe(1);
+    expect(metricSum(text, "wasmforge_tool_calls_total", { tool: "", outcome: "unknown_tool" })).toBe(1);
+    expect(metricSum(text, "wasmforge_tool_call_duration_seconds_count", { tool: "add" })).toBe(4);
+    expect(metricSum(text, "wasmforge_tool_calls_in_flight", {})).toBe(0);
+    expect(metricSum(text, "wasmforge_modules_loaded", {})).toBe(2);
     expect(text).toMatch(/^wasmforge_process_cpu_seconds_total/m);
   });
 
@@ -79,8 +70,8 @@ describe("probes and metrics", () => {
     await client.connect(transport);
     try {
       expect(transport.sessionId).toMatch(/^r7\.[0-9a-f-]{36}$/);
-      await expect.poll(async () => series((await get(httpUrl(served, "/metrics"), TOKEN)).text, "wasmforge_streams_open", { kind: "get" })).toBe(1);
-      expect(series((await get(httpUrl(served, "/metrics"), TOKEN)).text, "wasmforge_sessions_open", {})).toBe(1);
+      await expect.poll(async () => metricSum((await get(httpUrl(served, "/metrics"), TOKEN)).text, "wasmforge_streams_open", { kind: "get" })).toBe(1);
+      expect(metricSum((await get(httpUrl(served, "/metrics"), TOKEN)).text, "wasmforge_sessions_open", {})).toBe(1);
     } finally {
       await transport.terminateSession();
       await client.close();

@@ -9,9 +9,9 @@ import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttp } f
 import { StreamableHTTPClientTransport as LegacyHttp } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, startNginx, startRedis, startReplica, tempDir } from "../../scripts/cluster.mjs";
+import { freePort, startNginx, startRedis, startReplica } from "../../scripts/cluster.mjs";
 import { legacyClient, modernClient } from "../clients.js";
-import { MODULES, moduleEntry, textOf } from "../helpers.js";
+import { metricSum, MODULES, moduleEntry, tempDir, textOf } from "../helpers.js";
 
 type Proc = Awaited<ReturnType<typeof startReplica>>;
 type Redis = Awaited<ReturnType<typeof startRedis>>;
@@ -76,13 +76,7 @@ async function load(clients: number, calls: number, progress?: { done: number })
 
 /** One replica's counter, read from its own /metrics. */
 async function metric(replica: Proc, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${replica.url}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return sum;
+  return metricSum(await (await fetch(`${replica.url}/metrics`)).text(), name, labels);
 }
 
 async function upload(name: string, bytes: Uint8Array): Promise<{ status: number; body: Record<string, unknown> }> {
