@@ -30,13 +30,10 @@ export class ThreadRunner {
     this.held.delete(key);
   }
 
-  holds(key: string): boolean {
-    return this.held.has(key);
-  }
-
-  /** Whether the module keeps its instance between calls (state = "keep"). */
-  keeps(key: string): boolean {
-    return this.held.get(key)?.options.state === "keep";
+  /** Whether this thread may run the module's calls, and whether it keeps its instance between them (state = "keep"). */
+  placement(key: string): { eligible: boolean; keep: boolean } {
+    const held = this.held.get(key);
+    return { eligible: held !== undefined, keep: held?.options.state === "keep" };
   }
 
   run(request: CallRequest, sliceMs: number): Promise<ThreadRun> {

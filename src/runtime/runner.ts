@@ -48,7 +48,7 @@ export class Runner {
     const tool = `${request.key}\0${request.fn}`;
     const history = this.histories.get(tool) ?? {};
     const received = performance.now();
-    const where = place({ eligible: this.thread.holds(request.key), keep: this.thread.keeps(request.key), history });
+    const where = place({ ...this.thread.placement(request.key), history });
     if (where !== this.placed.get(tool)) {
       this.placed.set(tool, where);
       writeLog("debug", `${request.fn} (module ${request.key.slice(0, 12)}) runs ${where === "thread" ? "on the protocol thread" : "in workers"} (average ${history.averageMs?.toFixed(3) ?? "?"} ms)`);

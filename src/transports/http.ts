@@ -213,15 +213,14 @@ export async function serveHttp(host: ToolHost, servers: McpServers, options: Ht
   /** /healthz, /readyz and /metrics: answered without reading a body; /readyz and /healthz carry no tool data. */
   const operational = async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> => {
     if (pathname === HEALTH_PATH) {
-      reply200(res, { status: stopping ? "draining" : "ok" });
+      replyJson(res, 200, { status: stopping ? "draining" : "ok" });
       return true;
     }
     if (pathname === READY_PATH) {
       const readiness = options.readiness?.() ?? { ready: true, checks: {} };
       const ready = readiness.ready && !stopping;
       const checks = stopping ? { ...readiness.checks, draining: "shutting down: not taking new requests" } : readiness.checks;
-      res.writeHead(ready ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" });
-      res.end(JSON.stringify({ ready, checks }));
+      replyJson(res, ready ? 200 : 503, { ready, checks });
       return true;
     }
     if (pathname === METRICS_PATH && metrics) {
@@ -399,8 +398,9 @@ function countingBus(bus: ServerEventBus, count: (delta: 1 | -1) => void): Serve
   };
 }
 
-function reply200(res: ServerResponse, body: unknown): void {
-  res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+/** A probe's answer: JSON, never cached. */
+function replyJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
   res.end(JSON.stringify(body));
 }
 
